@@ -1,0 +1,24 @@
+"""Test settings: the example site plus a test app of sample tasks.
+
+Unit tests publish to an in-memory broker (nothing runs unless a test makes Celery eager);
+the integration suite sets ``TEST_CELERY_BROKER_URL`` to Redis and starts real workers.
+"""
+
+import os
+import tempfile
+
+from example_site.settings import *  # noqa: F403
+
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]  # noqa: F405
+
+CELERY_BROKER_URL = os.environ.get("TEST_CELERY_BROKER_URL", "memory://")
+CELERY_RESULT_BACKEND = os.environ.get("TEST_CELERY_RESULT_BACKEND", "cache+memory://")
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_BEAT_SCHEDULE = {}
+
+MEDIA_ROOT = os.environ.get("TEST_MEDIA_ROOT") or tempfile.mkdtemp(prefix="user-tasks-media-")
+
+USER_TASKS_STALE_AFTER = float(os.environ.get("TEST_USER_TASKS_STALE_AFTER", "600"))
+USER_TASKS_HEARTBEAT_INTERVAL = float(os.environ.get("TEST_USER_TASKS_HEARTBEAT_INTERVAL", "30"))
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

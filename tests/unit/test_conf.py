@@ -1,0 +1,51 @@
+"""Settings: defaults, validation, and the artifact storage lookup order."""
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.core.files.storage import FileSystemStorage, InMemoryStorage, default_storage
+
+from user_tasks_graphql import conf
+
+
+def test_defaults():
+    assert conf.max_age() == timedelta(days=30)
+
+
+def test_storage_defaults_to_default_storage():
+    assert conf.artifact_storage() is default_storage
+
+
+def test_storage_from_import_path(settings: Any):
+    settings.USER_TASKS_ARTIFACT_STORAGE = "django.core.files.storage.InMemoryStorage"
+    assert isinstance(conf.artifact_storage(), InMemoryStorage)
+
+
+def test_storages_alias_wins(settings: Any):
+    settings.USER_TASKS_ARTIFACT_STORAGE = "django.core.files.storage.InMemoryStorage"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "user_task_artifacts": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": "/tmp/tasks/images"},
+        },
+    }
+    storage = conf.artifact_storage()
+    assert isinstance(storage, FileSystemStorage)
+    assert storage.location == "/tmp/tasks/images"
+
+
+@pytest.mark.parametrize("value", [0, -5, "soon", timedelta(0)])
+def test_bad_durations_are_refused(settings: Any, value: Any):
+    settings.USER_TASKS_MAX_AGE = value
+    with pytest.raises(ImproperlyConfigured, match="USER_TASKS_MAX_AGE"):
+        conf.max_age()
+
+
+def test_heartbeat_must_be_well_inside_the_stale_window(settings: Any):
+    settings.USER_TASKS_STALE_AFTER = 60
+    settings.USER_TASKS_HEARTBEAT_INTERVAL = 45
+    with pytest.raises(ImproperlyConfigured, match="at most half"):
+        conf.heartbeat_interval()

@@ -1,0 +1,152 @@
+"""Tasks run inline (eager mode): the Celery hooks drive each status to the right final state."""
+
+from typing import Any
+
+import pytest
+from celery import chain
+from celery.app.task import Context
+from django.db import transaction
+
+from tests.testapp import tasks
+from tests.testapp.models import StoppedSignal
+from user_tasks_graphql import signals
+from user_tasks_graphql.models import UserTaskArtifact, UserTaskStatus
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def stops() -> list[str]:
+    return list(StoppedSignal.objects.order_by("id").values_list("state", flat=True))
+
+
+def test_eager_task_succeeds(user: Any, eager: None):
+    result = tasks.step_task.delay(user.id, "Argument")
+    status = UserTaskStatus.objects.get(task_id=result.id)
+    assert (status.name, status.user_id, status.task_class) == ("StepTask: Argument", user.id, "tests.testapp.tasks.step_task")
+    assert (status.state, status.completed_steps, status.total_steps, status.attempts) == ("Succeeded", 1, 1, 1)
+    assert stops() == ["Succeeded"]
+
+
+def test_progress_set_state_and_artifact(user: Any, eager: None):
+    result = tasks.progress_task.delay(user.id, "export", total_steps=3)
+    status = UserTaskStatus.objects.get(task_id=result.id)
+    assert (status.state, status.completed_steps, status.total_steps) == ("Succeeded", 3, 3)
+    assert status.state_text == "Step 3 of 3"
+    assert [(a.name, a.text) for a in status.artifacts.all()] == [("Output", "1,2,3")]
+
+
+def test_canceled_before_execution(user: Any):
+    result = tasks.step_task.delay(user.id, "Argument")
+    status = UserTaskStatus.objects.get(task_id=result.id)
+    status.cancel()
+    status = UserTaskStatus.objects.get(pk=status.pk)
+    assert (status.state, status.completed_steps, status.attempts) == ("Canceled", 0, 1)
+    assert stops() == ["Canceled"]
+
+
+def test_canceled_task_body_does_not_run_when_the_message_arrives(user: Any, eager: None):
+    status = UserTaskStatus.objects.create(
+        user=user, task_id="canceled-early", task_class="tests.testapp.tasks.progress_task", name="x", total_steps=2
+    )
+    status.cancel()
+    tasks.progress_task.apply_async((user.id, "x"), {"total_steps": 2}, task_id="canceled-early")
+    status = UserTaskStatus.objects.get(pk=status.pk)
+    assert (status.state, status.completed_steps) == ("Canceled", 0)
+    assert not UserTaskArtifact.objects.exists(), "the body of a canceled task must not run"
+    assert stops() == ["Canceled"]
+
+
+def test_canceled_during_execution(user: Any, eager: None):
+    result = tasks.self_canceled_task.delay(user.id, "Argument", total_steps=3)
+    status = UserTaskStatus.objects.get(task_id=result.id)
+    assert (status.state, status.completed_steps, status.total_steps, status.attempts) == ("Canceled", 1, 3, 1)
+    assert stops() == ["Canceled"]
+
+
+def test_failed(user: Any, eager: None):
+    result = tasks.failing_task.delay(user.id, "Argument")
+    status = UserTaskStatus.objects.get(task_id=result.id)
+    assert (status.state, status.completed_steps, status.attempts) == ("Failed", 0, 1)
+    assert [(a.name, a.text) for a in status.artifacts.all()] == [("Error", "Boom!")]
+    assert stops() == ["Failed"]
+
+
+def test_manually_failed_is_not_overwritten_by_success(user: Any, eager: None):
+    result = tasks.manually_failed_task.delay(user.id, "Argument")
+    status = UserTaskStatus.objects.get(task_id=result.id)
+    assert (status.state, status.completed_steps) == ("Failed", 0)
+    assert [a.text for a in status.artifacts.all()] == ["Something went wrong"]
+    assert stops() == ["Failed"]
+
+
+def test_retried(user: Any, eager: None):
+    result = tasks.retried_task.delay(user.id, "Argument")
+    status = UserTaskStatus.objects.get(task_id=result.id)
+    assert (status.state, status.completed_steps, status.total_steps, status.attempts) == ("Succeeded", 1, 1, 2)
+    assert stops() == ["Succeeded"]
+
+
+def test_retries_exhausted(user: Any, eager: None):
+    result = tasks.always_retried_task.delay(user.id, "Argument")
+    status = UserTaskStatus.objects.get(task_id=result.id)
+    assert (status.state, status.attempts) == ("Failed", 2)
+    assert [a.text for a in status.artifacts.all()] == ["still broken"]
+    assert stops() == ["Failed"]
+
+
+@pytest.mark.parametrize("task", [tasks.normal_task, tasks.normal_failing_task, tasks.normal_retried_task])
+def test_non_user_tasks_leave_no_trace(db: Any, eager: None, task: Any):
+    task.delay("Argument")
+    assert not UserTaskStatus.objects.exists()
+    assert stops() == []
+
+
+def test_non_user_task_success_returns_its_result(db: Any, eager: None):
+    assert tasks.normal_task.delay("Argument").get() == "placeholder"
+
+
+def test_eager_chain_runs_each_task_with_its_own_row(user: Any, eager: None):
+    chain(tasks.step_task.si(user.id, "1"), tasks.step_task.si(user.id, "2")).delay()
+    rows = list(UserTaskStatus.objects.values_list("name", "parent_id", "state").order_by("name"))
+    assert rows == [("StepTask: 1", None, "Succeeded"), ("StepTask: 2", None, "Succeeded")]
+
+
+def test_revoked_elsewhere_marks_the_status_canceled(user: Any):
+    result = tasks.step_task.delay(user.id, "Argument")
+    signals.task_was_revoked(sender=tasks.step_task, request=Context(id=result.id), terminated=False)
+    assert UserTaskStatus.objects.get(task_id=result.id).state == "Canceled"
+    signals.task_was_revoked(sender=tasks.step_task, request=Context(id=result.id), terminated=False)
+    assert stops() == ["Canceled"]
+
+
+def test_row_missing_at_run_time_is_created_from_the_request(user: Any, eager: None):
+    tasks.step_task.apply_async((user.id, "lazy"), task_id="made-at-run-time")
+    status = UserTaskStatus.objects.get(task_id="made-at-run-time")
+    assert (status.name, status.state, status.task_class) == ("StepTask: lazy", "Succeeded", "tests.testapp.tasks.step_task")
+
+
+class TestConnectionClosing:
+    @pytest.fixture
+    def closed(self, monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+        calls: list[bool] = []
+        monkeypatch.setattr(signals, "close_old_connections", lambda: calls.append(True))
+        return calls
+
+    def test_closed_outside_a_transaction(self, user: Any, eager: None, closed: list[bool]):
+        tasks.step_task.delay(user.id, "Argument")
+        assert closed == [True]
+
+    def test_kept_inside_a_transaction(self, user: Any, eager: None, closed: list[bool]):
+        with transaction.atomic():
+            tasks.step_task.delay(user.id, "Argument")
+        assert closed == []
+
+    def test_kept_when_the_connection_cannot_be_checked(
+        self, user: Any, eager: None, closed: list[bool], monkeypatch: pytest.MonkeyPatch
+    ):
+        def broken() -> Any:
+            raise RuntimeError("no connection")
+
+        monkeypatch.setattr(signals.transaction, "get_connection", broken)
+        signals._close_old_connections()
+        assert closed == []

@@ -1,0 +1,61 @@
+"""Every setting the app reads, with its default, in one place (documented in docs/settings.md)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.files.storage import Storage, default_storage, storages
+from django.utils.module_loading import import_string
+
+ARTIFACT_STORAGE_ALIAS = "user_task_artifacts"
+
+DEFAULTS: dict[str, Any] = {
+    "USER_TASKS_MAX_AGE": timedelta(days=30),
+    "USER_TASKS_ARTIFACT_STORAGE": None,
+    "USER_TASKS_STALE_AFTER": timedelta(minutes=10),
+    "USER_TASKS_HEARTBEAT_INTERVAL": timedelta(seconds=30),
+}
+
+
+def _duration(name: str) -> timedelta:
+    value = getattr(settings, name, DEFAULTS[name])
+    if isinstance(value, int | float):
+        value = timedelta(seconds=value)
+    if not isinstance(value, timedelta) or value <= timedelta(0):
+        raise ImproperlyConfigured(f"{name} must be a positive timedelta or number of seconds, not {value!r}")
+    return value
+
+
+def max_age() -> timedelta:
+    """How old a finished status may get before ``purge_old_user_tasks`` deletes it."""
+    return _duration("USER_TASKS_MAX_AGE")
+
+
+def stale_after() -> timedelta:
+    """How long a running task may go without progress or heartbeat before the reaper fails it."""
+    return _duration("USER_TASKS_STALE_AFTER")
+
+
+def heartbeat_interval() -> timedelta:
+    """How often a worker process touches the statuses of the tasks it is running."""
+    interval = _duration("USER_TASKS_HEARTBEAT_INTERVAL")
+    if interval * 2 > stale_after():
+        raise ImproperlyConfigured(
+            "USER_TASKS_HEARTBEAT_INTERVAL must be at most half of USER_TASKS_STALE_AFTER, "
+            "or live tasks would be reaped"
+        )
+    return interval
+
+
+def artifact_storage() -> Storage:
+    """``STORAGES['user_task_artifacts']``, else ``USER_TASKS_ARTIFACT_STORAGE``, else the default."""
+    if ARTIFACT_STORAGE_ALIAS in getattr(settings, "STORAGES", {}):
+        return storages[ARTIFACT_STORAGE_ALIAS]
+    import_path = getattr(settings, "USER_TASKS_ARTIFACT_STORAGE", None)
+    if import_path:
+        storage: Storage = import_string(import_path)()
+        return storage
+    return default_storage

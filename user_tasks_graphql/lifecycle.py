@@ -1,0 +1,230 @@
+"""The state machine of a status row: every change a task, a worker or a user makes to it.
+
+Each change is one conditional UPDATE, so concurrent workers and users cannot undo each other:
+a finished state (Succeeded, Failed, Canceled) is final, and only the call that made a row
+finish announces it (``user_task_stopped``, after the commit).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+from django.db.models import Case, F, PositiveIntegerField, Value, When
+from django.utils import timezone
+
+from .exceptions import TaskCanceledException
+from .states import ACTIVE_STATES, FINISHED_STATES, UserTaskState
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
+    from .models import UserTaskStatus
+
+logger = logging.getLogger(__name__)
+
+MAX_STATE_TEXT = 255
+_WAITING = (UserTaskState.PENDING, UserTaskState.RETRYING)
+_REFRESHED = ["state", "state_text", "completed_steps", "total_steps", "attempts", "name", "modified"]
+
+
+class StatusLifecycle:
+    """State-machine methods of ``UserTaskStatus`` (mixed into the model)."""
+
+    if TYPE_CHECKING:
+        pk: int
+        parent_id: int | None
+        is_container: bool
+        task_id: str
+        task_class: str
+        state: str
+        state_text: str
+        completed_steps: int
+        total_steps: int
+        attempts: int
+
+        def refresh_from_db(self, using: str | None = None, fields: list[str] | None = None) -> None: ...
+
+    # ---- helpers -------------------------------------------------------------------------------
+
+    def _rows(self) -> QuerySet[UserTaskStatus]:
+        return type(self)._default_manager.all()  # type: ignore[attr-defined,no-any-return]
+
+    def _refresh(self) -> None:
+        """Reload what the methods change; a row deleted under a running task cancels it."""
+        try:
+            self.refresh_from_db(fields=_REFRESHED)
+        except type(self).DoesNotExist as exc:  # type: ignore[attr-defined]
+            raise TaskCanceledException(f"The status of task {self.task_id} was deleted") from exc
+
+    def ancestors(self) -> list[tuple[int, str]]:
+        """``(pk, task_class)`` of the parent, grandparent, ...; cached, since a parent never changes."""
+        cached: list[tuple[int, str]] | None = self.__dict__.get("_ancestors")
+        if cached is None:
+            cached = []
+            parent_id = self.parent_id
+            while parent_id is not None:
+                row = self._rows().filter(pk=parent_id).values_list("parent_id", "task_class").first()
+                if row is None:
+                    break
+                cached.append((parent_id, row[1]))
+                parent_id = row[0]
+            self.__dict__["_ancestors"] = cached
+        return cached
+
+    def _ancestor_ids(self) -> list[int]:
+        return [pk for pk, _ in self.ancestors()]
+
+    def _finish(self, pk: int, state: UserTaskState) -> bool:
+        """Move one row from an active to a final state; True if this call did it."""
+        changed = self._rows().filter(pk=pk, state__in=ACTIVE_STATES).update(state=state, modified=timezone.now())
+        if changed:
+            transaction.on_commit(lambda: announce_stopped(type(self), pk), robust=True)
+        return bool(changed)
+
+    def _add_steps(self, field: str, steps: int) -> None:
+        if not isinstance(steps, int) or isinstance(steps, bool) or steps < 0:
+            raise ValueError(f"steps must be a non-negative integer, not {steps!r}")
+        self._rows().filter(pk__in=[self.pk, *self._ancestor_ids()]).update(
+            **{field: F(field) + steps}, modified=timezone.now()
+        )
+        self._refresh()
+
+    def _raise_if_canceled(self) -> None:
+        if self.state == UserTaskState.CANCELED and not self.is_container:
+            raise TaskCanceledException(f"Task {self.task_id} was canceled")
+
+    # ---- the state machine ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Mark the task In Progress (and waiting ancestors); a second start counts a new attempt.
+
+        A second start of a running task means its message was delivered again after its worker
+        was lost (``acks_late``), so ``attempts`` grows as it does for a retry.
+        """
+        now = timezone.now()
+        started = (
+            self._rows()
+            .filter(pk=self.pk, state__in=ACTIVE_STATES)
+            .update(
+                state=UserTaskState.IN_PROGRESS,
+                state_text="",
+                modified=now,
+                attempts=Case(
+                    When(state=UserTaskState.IN_PROGRESS, is_container=False, then=F("attempts") + 1),
+                    default=F("attempts"),
+                    output_field=PositiveIntegerField(),
+                ),
+            )
+        )
+        if started and self.parent_id is not None:
+            self._rows().filter(pk__in=self._ancestor_ids(), state__in=_WAITING).update(
+                state=UserTaskState.IN_PROGRESS, state_text="", modified=now
+            )
+        self._refresh()
+        self._raise_if_canceled()
+
+    def increment_completed_steps(self, steps: int = 1) -> None:
+        """Add ``steps`` to this status and every ancestor, atomically; raises once canceled."""
+        self._add_steps("completed_steps", steps)
+        self._raise_if_canceled()
+
+    def increment_total_steps(self, steps: int) -> None:
+        """Add ``steps`` to the total of this status and every ancestor, atomically."""
+        self._add_steps("total_steps", steps)
+
+    def set_name(self, name: str) -> None:
+        """Rename this status and its ancestors (a container shows its current child's name)."""
+        self._rows().filter(pk__in=[self.pk, *self._ancestor_ids()]).update(name=name, modified=timezone.now())
+        self._refresh()
+
+    def set_state(self, custom_state: str) -> None:
+        """Show ``custom_state`` as the progress text; chain and chord parents show it too, groups not.
+
+        Raises ``TaskCanceledException`` (writing nothing) once the task was canceled.
+        """
+        text = str(custom_state)[:MAX_STATE_TEXT]
+        targets = [self.pk]
+        for pk, task_class in self.ancestors():
+            if task_class == "celery.group":
+                break
+            targets.append(pk)
+        self.refresh_from_db(fields=["state"])
+        self._raise_if_canceled()
+        self._rows().filter(pk__in=targets, state__in=ACTIVE_STATES).update(
+            state_text=text,
+            modified=timezone.now(),
+            state=Case(When(state__in=_WAITING, then=Value(UserTaskState.IN_PROGRESS)), default=F("state")),
+        )
+        self._refresh()
+        self._raise_if_canceled()
+
+    def retry(self) -> None:
+        """Count another attempt and wait for it (Retrying); the parent is not affected."""
+        self._rows().filter(pk=self.pk, state__in=ACTIVE_STATES).update(
+            state=UserTaskState.RETRYING, attempts=F("attempts") + 1, modified=timezone.now()
+        )
+        self._refresh()
+
+    def fail(self, message: str) -> None:
+        """Fail this status and its unfinished ancestors, each with an 'Error' artifact of ``message``."""
+        from .models import UserTaskArtifact
+
+        with transaction.atomic():
+            for pk in [self.pk, *self._ancestor_ids()]:
+                if self._finish(pk, UserTaskState.FAILED):
+                    UserTaskArtifact.objects.create(status_id=pk, name="Error", text=str(message))
+        self._refresh()
+
+    def succeed(self) -> None:
+        """Fill the remaining steps and succeed; the parent succeeds once all its children have."""
+        self.refresh_from_db(fields=["state", "completed_steps", "total_steps"])
+        if self.state in FINISHED_STATES:
+            return
+        if self.completed_steps < self.total_steps:
+            self._add_steps("completed_steps", self.total_steps - self.completed_steps)
+        finished = self._finish(self.pk, UserTaskState.SUCCEEDED)
+        self._refresh()
+        if not finished or self.parent_id is None:
+            return
+        siblings = self._rows().filter(parent_id=self.parent_id)
+        if not siblings.exclude(state=UserTaskState.SUCCEEDED).exists():
+            parent = self._rows().get(pk=self.parent_id)
+            parent.succeed()
+
+    def cancel(self, *, revoke: bool = True) -> None:
+        """Cancel this status (a container: its children first); a no-op once finished.
+
+        A task still waiting in the queue (Pending or Retrying) is revoked after the commit; a
+        running one notices at its next progress call. ``revoke=False`` records a revoke that
+        Celery already did.
+        """
+        if self.is_container:
+            for child in self._rows().filter(parent_id=self.pk):
+                child.cancel(revoke=revoke)
+        self.refresh_from_db(fields=["state"])
+        waiting = not self.is_container and self.state in _WAITING
+        if self._finish(self.pk, UserTaskState.CANCELED) and waiting and revoke:
+            task_id = self.task_id
+            transaction.on_commit(lambda: revoke_task(task_id), robust=True)
+        self._refresh()
+
+
+def announce_stopped(model: Any, pk: int) -> None:
+    """Send ``user_task_stopped`` with the committed row (skipped if it was deleted meanwhile)."""
+    from . import user_task_stopped
+
+    status = model._default_manager.filter(pk=pk).first()
+    if status is not None:
+        user_task_stopped.send_robust(sender=model, status=status)
+
+
+def revoke_task(task_id: str) -> None:
+    """Ask the workers to drop a queued task; a broker outage must not undo the cancel."""
+    from celery import current_app
+
+    try:
+        current_app.control.revoke(task_id)
+    except Exception:  # the row is Canceled either way; the task notices at its next call
+        logger.warning("Could not revoke task %s", task_id, exc_info=True)

@@ -1,0 +1,54 @@
+"""Periodic clean-up: purge old finished statuses, fail tasks whose worker died."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from . import conf
+from .states import ACTIVE_STATES, FINISHED_STATES, UserTaskState
+
+logger = logging.getLogger(__name__)
+
+
+def purge_old_user_tasks() -> int:
+    """Delete finished top-level statuses created over ``USER_TASKS_MAX_AGE`` ago; return how many.
+
+    Their children and artifacts go with them, and so do the artifacts' stored files (after the
+    commit). A status still running, or with a child still running, is kept.
+    """
+    from .models import UserTaskStatus
+
+    cutoff = timezone.now() - conf.max_age()
+    running_child = UserTaskStatus.objects.filter(parent=OuterRef("pk"), state__in=ACTIVE_STATES)
+    old = UserTaskStatus.objects.filter(parent=None, state__in=FINISHED_STATES, created__lt=cutoff).exclude(
+        Exists(running_child)
+    )
+    count = 0
+    for status in old.iterator():
+        status.delete()
+        count += 1
+    if count:
+        logger.info("Purged %d user task statuses created before %s", count, cutoff.isoformat())
+    return count
+
+
+def reap_stale_user_tasks() -> int:
+    """Fail running tasks with no progress or heartbeat within ``USER_TASKS_STALE_AFTER``."""
+    from .models import UserTaskStatus
+
+    window = conf.stale_after()
+    cutoff = timezone.now() - window
+    stale = UserTaskStatus.objects.filter(state=UserTaskState.IN_PROGRESS, is_container=False, modified__lt=cutoff)
+    count = 0
+    for status in stale:
+        status.fail(
+            f"The worker running this task stopped responding: no progress or heartbeat for {window}. "
+            "It was probably killed or lost its connection."
+        )
+        count += 1
+    if count:
+        logger.warning("Failed %d user tasks with no heartbeat since %s", count, cutoff.isoformat())
+    return count

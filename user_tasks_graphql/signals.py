@@ -1,0 +1,105 @@
+"""Celery signal handlers that move each user task's status through its lifecycle.
+
+publish -> rows exist (Pending); prerun -> In Progress; success/failure -> final state;
+revoked (from anywhere: a cancel, the CLI, Flower) -> Canceled. Retries are recorded by
+``UserTaskMixin.retry`` itself, before the next attempt is published.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import current_app
+from celery.signals import before_task_publish, task_failure, task_postrun, task_prerun, task_revoked, task_success
+from django.db import close_old_connections, transaction
+
+from .canvas import create_rows
+from .exceptions import TaskCanceledException
+from .heartbeat import heartbeat
+from .messages import parse_message
+from .states import UserTaskState
+from .tasks import UserTaskMixin
+
+logger = logging.getLogger(__name__)
+
+
+def _status_for(task_id: str | None) -> Any:
+    from .models import UserTaskStatus
+
+    return UserTaskStatus.objects.filter(task_id=task_id).first() if task_id else None
+
+
+@before_task_publish.connect(dispatch_uid="user_tasks_graphql.create_user_task")
+def create_user_task(sender: str | None = None, body: Any = None, headers: Any = None, **kwargs: Any) -> None:
+    """Create the Pending rows of a task (and its canvas containers) before the broker has it."""
+    if sender is None or body is None:
+        return
+    message = parse_message(sender, body, headers)
+    is_user_task = isinstance(current_app.tasks.get(message.task_name), UserTaskMixin)
+    if is_user_task or message.chain or message.chord_body:
+        create_rows(message)
+
+
+def _close_old_connections() -> None:
+    """Drop stale connections before a task, but never inside a transaction (eager tasks)."""
+    try:
+        in_atomic = transaction.get_connection().in_atomic_block
+    except Exception:
+        return
+    if not in_atomic:
+        close_old_connections()
+
+
+@task_prerun.connect(dispatch_uid="user_tasks_graphql.start_user_task")
+def start_user_task(sender: Any = None, task: Any = None, **kwargs: Any) -> None:
+    task = task or sender
+    if not isinstance(task, UserTaskMixin):
+        return
+    _close_old_connections()
+    status = task.status
+    if not task.request.is_eager:
+        heartbeat.track(status.pk)
+    try:
+        status.start()
+    except TaskCanceledException:
+        pass  # UserTaskMixin.__call__ stops the body
+
+
+@task_postrun.connect(dispatch_uid="user_tasks_graphql.stop_heartbeat")
+def stop_heartbeat(sender: Any = None, task: Any = None, **kwargs: Any) -> None:
+    task = task or sender
+    if isinstance(task, UserTaskMixin):
+        cached = getattr(task.request, "_user_task_status", None)
+        if cached is not None:
+            heartbeat.untrack(cached.pk)
+
+
+@task_success.connect(dispatch_uid="user_tasks_graphql.task_succeeded")
+def task_succeeded(sender: Any = None, **kwargs: Any) -> None:
+    if not isinstance(sender, UserTaskMixin):
+        return
+    status = sender.status
+    if status.state not in (UserTaskState.CANCELED, UserTaskState.FAILED, UserTaskState.RETRYING):
+        status.succeed()
+
+
+@task_failure.connect(dispatch_uid="user_tasks_graphql.task_failed")
+def task_failed(sender: Any = None, task_id: str | None = None, exception: BaseException | None = None,
+                **kwargs: Any) -> None:
+    """Fail the status with the error text for the user (a cancel keeps Canceled)."""
+    if not isinstance(sender, UserTaskMixin) or isinstance(exception, TaskCanceledException):
+        return
+    status = _status_for(task_id)
+    if status is not None:
+        status.fail(str(exception) or type(exception).__name__)
+
+
+@task_revoked.connect(dispatch_uid="user_tasks_graphql.task_revoked")
+def task_was_revoked(sender: Any = None, request: Any = None, **kwargs: Any) -> None:
+    """A revoke from outside (CLI, Flower, ``AsyncResult.revoke``) cancels the status too."""
+    if not isinstance(sender, UserTaskMixin):
+        return
+    status = _status_for(getattr(request, "id", None))
+    if status is not None:
+        status.cancel(revoke=False)
