@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 export DJANGO_SETTINGS_MODULE ?= tests.settings
+# The integration suite needs PostgreSQL and Redis; these defaults match a local install.
+INTEGRATION_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/test)
+INTEGRATION_REDIS_URL ?= redis://127.0.0.1:6379/14
 
 .PHONY: install test test-unit test-integration lint schema demo bench clean
 
@@ -23,7 +26,8 @@ test-unit: $(STAMP)
 	$(PY) -m pytest tests/unit
 
 test-integration: $(STAMP)
-	$(PY) -m pytest tests/integration
+	DATABASE_URL=$(INTEGRATION_DATABASE_URL) TEST_CELERY_BROKER_URL=$(INTEGRATION_REDIS_URL) \
+	TEST_CELERY_RESULT_BACKEND=$(INTEGRATION_REDIS_URL) $(PY) -m pytest tests/integration
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

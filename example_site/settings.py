@@ -24,6 +24,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "user_tasks_graphql",
+    "example_site.demo",
 ]
 
 MIDDLEWARE = [
@@ -78,8 +79,14 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE = {
-    "purge-old-user-tasks": {"task": "user_tasks_graphql.purge_old_user_tasks", "schedule": timedelta(hours=6)},
-    "reap-stale-user-tasks": {"task": "user_tasks_graphql.reap_stale_user_tasks", "schedule": timedelta(minutes=1)},
+    "purge-old-user-tasks": {
+        "task": "user_tasks_graphql.purge_old_user_tasks",
+        "schedule": timedelta(hours=6),
+    },
+    "reap-stale-user-tasks": {
+        "task": "user_tasks_graphql.reap_stale_user_tasks",
+        "schedule": timedelta(minutes=1),
+    },
 }
 
 LOGGING = {

@@ -22,3 +22,5 @@ USER_TASKS_STALE_AFTER = float(os.environ.get("TEST_USER_TASKS_STALE_AFTER", "60
 USER_TASKS_HEARTBEAT_INTERVAL = float(os.environ.get("TEST_USER_TASKS_HEARTBEAT_INTERVAL", "30"))
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+CELERY_TASK_ACKS_LATE = os.environ.get("TEST_CELERY_ACKS_LATE", "1") == "1"

@@ -89,7 +89,9 @@ def plan_message(message: TaskMessage) -> Node:
     return leaf
 
 
-def plan_apply(task_name: str, args: Sequence[Any], kwargs: Mapping[str, Any], options: Mapping[str, Any]) -> Node:
+def plan_apply(
+    task_name: str, args: Sequence[Any], kwargs: Mapping[str, Any], options: Mapping[str, Any]
+) -> Node:
     """The same plan, from the arguments of ``Task.apply_async`` (before a message exists)."""
     return plan_message(
         TaskMessage(
@@ -127,7 +129,9 @@ def node_from_signature(signature: Mapping[str, Any], follows: bool = False) -> 
         return Chain([node_from_signature(step, follows or i > 0) for i, step in enumerate(tasks)])
     if kind == "group":
         tasks = kwargs.get("tasks", [])
-        return Group(_options(signature).get("task_id") or str(uuid.uuid4()), [node_from_signature(t) for t in tasks])
+        return Group(
+            _options(signature).get("task_id") or str(uuid.uuid4()), [node_from_signature(t) for t in tasks]
+        )
     if kind == "chord":
         header = node_from_signature(kwargs["header"])
         if not isinstance(header, Group):
@@ -227,7 +231,7 @@ class _RowBuilder:
                 logger.exception("No status row for task %s (%s)", leaf.task_id, leaf.task_name)
                 continue
             self.leaves[id(leaf)] = user_leaf
-        self.user_id = next((u.arguments["user_id"] for u in self.leaves.values()), None)
+        self.user_id: Any = next((u.arguments["user_id"] for u in self.leaves.values()), None)
 
     def _name_for(self, node: Node) -> str:
         for user_leaf in self._leaves_under(node):
@@ -242,7 +246,9 @@ class _RowBuilder:
             if found is not None:
                 yield found
 
-    def _container(self, kind: str, task_id: str, node: Node, parent: UserTaskStatus | None) -> UserTaskStatus:
+    def _container(
+        self, kind: str, task_id: str, node: Node, parent: UserTaskStatus | None
+    ) -> UserTaskStatus:
         return self.model.objects.create(
             task_id=task_id,
             task_class=f"celery.{kind}",
@@ -262,7 +268,7 @@ class _RowBuilder:
                 self._join(existing, node.header)
                 return
         if isinstance(node, Group) and node.joins_existing:
-            group, created = self.model.objects.get_or_create(
+            group, _created = self.model.objects.get_or_create(
                 task_id=node.group_id,
                 defaults={
                     "task_class": "celery.group",

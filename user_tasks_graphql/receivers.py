@@ -14,6 +14,6 @@ from .models import UserTaskArtifact
 @receiver(post_delete, sender=UserTaskArtifact, dispatch_uid="user_tasks_graphql.delete_artifact_file")
 def delete_artifact_file(sender: Any, instance: UserTaskArtifact, **kwargs: Any) -> None:
     """Delete the file after the commit, so a rolled-back delete keeps it."""
-    if instance.file:
+    if instance.file and instance.file.name:
         storage, name = instance.file.storage, instance.file.name
         transaction.on_commit(lambda: storage.delete(name), robust=True)

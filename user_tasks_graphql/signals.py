@@ -7,11 +7,19 @@ revoked (from anywhere: a cancel, the CLI, Flower) -> Canceled. Retries are reco
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any
 
 from celery import current_app
-from celery.signals import before_task_publish, task_failure, task_postrun, task_prerun, task_revoked, task_success
+from celery.signals import (
+    before_task_publish,
+    task_failure,
+    task_postrun,
+    task_prerun,
+    task_revoked,
+    task_success,
+)
 from django.db import close_old_connections, transaction
 
 from .canvas import create_rows
@@ -60,10 +68,8 @@ def start_user_task(sender: Any = None, task: Any = None, **kwargs: Any) -> None
     status = task.status
     if not task.request.is_eager:
         heartbeat.track(status.pk)
-    try:
+    with contextlib.suppress(TaskCanceledException):  # UserTaskMixin.__call__ stops the body
         status.start()
-    except TaskCanceledException:
-        pass  # UserTaskMixin.__call__ stops the body
 
 
 @task_postrun.connect(dispatch_uid="user_tasks_graphql.stop_heartbeat")
@@ -85,8 +91,9 @@ def task_succeeded(sender: Any = None, **kwargs: Any) -> None:
 
 
 @task_failure.connect(dispatch_uid="user_tasks_graphql.task_failed")
-def task_failed(sender: Any = None, task_id: str | None = None, exception: BaseException | None = None,
-                **kwargs: Any) -> None:
+def task_failed(
+    sender: Any = None, task_id: str | None = None, exception: BaseException | None = None, **kwargs: Any
+) -> None:
     """Fail the status with the error text for the user (a cancel keeps Canceled)."""
     if not isinstance(sender, UserTaskMixin) or isinstance(exception, TaskCanceledException):
         return

@@ -85,9 +85,9 @@ class UserTaskMixin:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Do not run the body of a task canceled before it started."""
-        if self.request.id and not self.request.called_directly:
-            if self.status.state == UserTaskState.CANCELED:
-                raise TaskCanceledException(f"Task {self.request.id} was canceled before it started")
+        running_as_task = self.request.id and not self.request.called_directly
+        if running_as_task and self.status.state == UserTaskState.CANCELED:
+            raise TaskCanceledException(f"Task {self.request.id} was canceled before it started")
         return super().__call__(*args, **kwargs)  # type: ignore[misc]
 
     def retry(self, *args: Any, **kwargs: Any) -> Any:

@@ -9,3 +9,6 @@ class StoppedSignal(models.Model):
     state = models.CharField(max_length=32)
     is_container = models.BooleanField()
     received = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.task_id}: {self.state}"

@@ -1,5 +1,6 @@
 """Sample tasks in the styles task authors use (ported from django-user-tasks' suite)."""
 
+import os
 import time
 from typing import Any
 
@@ -107,7 +108,9 @@ def self_canceled_task(self: Any, user_id: int, argument: str, **kwargs: Any) ->
 
 
 @shared_task(base=StepTask, bind=True)
-def wait_for_cancel_task(self: Any, user_id: int, argument: str, timeout: float = 30.0, **kwargs: Any) -> None:
+def wait_for_cancel_task(
+    self: Any, user_id: int, argument: str, timeout: float = 30.0, **kwargs: Any
+) -> None:
     """Reports progress until someone cancels it (cooperative cancellation)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -118,8 +121,11 @@ def wait_for_cancel_task(self: Any, user_id: int, argument: str, timeout: float 
 
 @shared_task(base=StepTask, bind=True)
 def sleeping_task(self: Any, user_id: int, argument: str, seconds: float = 30.0, **kwargs: Any) -> None:
-    """Sleeps without progress calls: only the worker heartbeat shows it is alive."""
-    self.status.set_state("Sleeping")
+    """Sleeps without progress calls: only the worker heartbeat shows it is alive.
+
+    Its progress text names the process running it, so a test can kill exactly that process.
+    """
+    self.status.set_state(f"Sleeping in process {os.getpid()}")
     time.sleep(seconds)
 
 

@@ -35,7 +35,8 @@ def test_search_by_username(client: Any, superuser: Any, user: Any, other_user: 
     make_status(other_user, name="theirs")
     client.force_login(superuser)
     response = client.get(reverse("admin:user_tasks_graphql_usertaskstatus_changelist"), {"q": "other_user"})
-    assert b"theirs" in response.content and b"mine" not in response.content
+    assert b"theirs" in response.content
+    assert b"mine" not in response.content
 
 
 def test_cancel_selected_action(client: Any, superuser: Any, user: Any):

@@ -34,7 +34,10 @@ def test_long_text_string(status: Any):
 
 
 def test_url_string(status: Any):
-    assert str(UserTaskArtifact(status=status, url="http://www.edx.org/")) == "<UserTaskArtifact: (Output) http://www.edx.org/>"
+    assert (
+        str(UserTaskArtifact(status=status, url="http://www.edx.org/"))
+        == "<UserTaskArtifact: (Output) http://www.edx.org/>"
+    )
 
 
 def test_long_signed_url_is_stored(status: Any):

@@ -22,8 +22,17 @@ def stops() -> list[str]:
 def test_eager_task_succeeds(user: Any, eager: None):
     result = tasks.step_task.delay(user.id, "Argument")
     status = UserTaskStatus.objects.get(task_id=result.id)
-    assert (status.name, status.user_id, status.task_class) == ("StepTask: Argument", user.id, "tests.testapp.tasks.step_task")
-    assert (status.state, status.completed_steps, status.total_steps, status.attempts) == ("Succeeded", 1, 1, 1)
+    assert (status.name, status.user_id, status.task_class) == (
+        "StepTask: Argument",
+        user.id,
+        "tests.testapp.tasks.step_task",
+    )
+    assert (status.state, status.completed_steps, status.total_steps, status.attempts) == (
+        "Succeeded",
+        1,
+        1,
+        1,
+    )
     assert stops() == ["Succeeded"]
 
 
@@ -46,7 +55,11 @@ def test_canceled_before_execution(user: Any):
 
 def test_canceled_task_body_does_not_run_when_the_message_arrives(user: Any, eager: None):
     status = UserTaskStatus.objects.create(
-        user=user, task_id="canceled-early", task_class="tests.testapp.tasks.progress_task", name="x", total_steps=2
+        user=user,
+        task_id="canceled-early",
+        task_class="tests.testapp.tasks.progress_task",
+        name="x",
+        total_steps=2,
     )
     status.cancel()
     tasks.progress_task.apply_async((user.id, "x"), {"total_steps": 2}, task_id="canceled-early")
@@ -59,7 +72,12 @@ def test_canceled_task_body_does_not_run_when_the_message_arrives(user: Any, eag
 def test_canceled_during_execution(user: Any, eager: None):
     result = tasks.self_canceled_task.delay(user.id, "Argument", total_steps=3)
     status = UserTaskStatus.objects.get(task_id=result.id)
-    assert (status.state, status.completed_steps, status.total_steps, status.attempts) == ("Canceled", 1, 3, 1)
+    assert (status.state, status.completed_steps, status.total_steps, status.attempts) == (
+        "Canceled",
+        1,
+        3,
+        1,
+    )
     assert stops() == ["Canceled"]
 
 
@@ -82,7 +100,12 @@ def test_manually_failed_is_not_overwritten_by_success(user: Any, eager: None):
 def test_retried(user: Any, eager: None):
     result = tasks.retried_task.delay(user.id, "Argument")
     status = UserTaskStatus.objects.get(task_id=result.id)
-    assert (status.state, status.completed_steps, status.total_steps, status.attempts) == ("Succeeded", 1, 1, 2)
+    assert (status.state, status.completed_steps, status.total_steps, status.attempts) == (
+        "Succeeded",
+        1,
+        1,
+        2,
+    )
     assert stops() == ["Succeeded"]
 
 
@@ -122,7 +145,11 @@ def test_revoked_elsewhere_marks_the_status_canceled(user: Any):
 def test_row_missing_at_run_time_is_created_from_the_request(user: Any, eager: None):
     tasks.step_task.apply_async((user.id, "lazy"), task_id="made-at-run-time")
     status = UserTaskStatus.objects.get(task_id="made-at-run-time")
-    assert (status.name, status.state, status.task_class) == ("StepTask: lazy", "Succeeded", "tests.testapp.tasks.step_task")
+    assert (status.name, status.state, status.task_class) == (
+        "StepTask: lazy",
+        "Succeeded",
+        "tests.testapp.tasks.step_task",
+    )
 
 
 class TestConnectionClosing:

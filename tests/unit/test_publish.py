@@ -43,8 +43,12 @@ def test_generate_name_omitted_uses_the_function_name(user: Any):
         ((), {"arg2": 6, "arg1": 5}, "SampleTask: 5, 6", 30),
     ],
 )
-def test_generate_name_and_total_steps_from_arguments(user: Any, args: tuple, kwargs: dict, name: str, total: int):
-    tasks.sample_task.apply_async((user.id, *args) if args else (), {**kwargs, **({} if args else {"user_id": user.id})})
+def test_generate_name_and_total_steps_from_arguments(
+    user: Any, args: tuple, kwargs: dict, name: str, total: int
+):
+    tasks.sample_task.apply_async(
+        (user.id, *args) if args else (), {**kwargs, **({} if args else {"user_id": user.id})}
+    )
     [status] = rows()
     assert (status.name, status.total_steps) == (name, total)
 
@@ -87,11 +91,17 @@ def test_non_user_task_publish_creates_nothing(db: Any):
 
 
 def test_create_group(user: Any):
-    result = group(tasks.step_task.s(user.id, "1"), tasks.step_task.s(user.id, "2", user_task_name="Group: 1, 2")).delay()
+    result = group(
+        tasks.step_task.s(user.id, "1"), tasks.step_task.s(user.id, "2", user_task_name="Group: 1, 2")
+    ).delay()
     container, *children = rows()
     assert (container.task_class, container.task_id, container.parent) == ("celery.group", result.id, None)
     assert container.is_container
-    assert (container.name, container.total_steps, container.state) == ("Group: 1, 2", 2, UserTaskStatus.PENDING)
+    assert (container.name, container.total_steps, container.state) == (
+        "Group: 1, 2",
+        2,
+        UserTaskStatus.PENDING,
+    )
     assert [(c.name, c.parent_id, c.is_container, c.total_steps) for c in children] == [
         ("StepTask: 1", container.pk, False, 1),
         ("StepTask: 2", container.pk, False, 1),
@@ -107,7 +117,11 @@ def test_create_chain(user: Any):
     ).delay()
     container, *children = rows()
     assert (container.task_class, container.parent, container.is_container) == ("celery.chain", None, True)
-    assert (container.name, container.total_steps, container.state) == ("Chain: 1, 2, 3", 3, UserTaskStatus.PENDING)
+    assert (container.name, container.total_steps, container.state) == (
+        "Chain: 1, 2, 3",
+        3,
+        UserTaskStatus.PENDING,
+    )
     assert [(c.name, c.parent_id, c.task_class) for c in children] == [
         (f"StepTask: {i}", container.pk, "tests.testapp.tasks.step_task") for i in (1, 2, 3)
     ]
@@ -120,12 +134,19 @@ def test_chain_step_that_receives_the_previous_result(user: Any):
 
 def test_create_chord(user: Any):
     chord(
-        [tasks.step_task.s(user.id, "1"), tasks.step_task.s(user.id, "2", user_task_name="Chord: 1 & 2, then 3")]
+        [
+            tasks.step_task.s(user.id, "1"),
+            tasks.step_task.s(user.id, "2", user_task_name="Chord: 1 & 2, then 3"),
+        ]
     )(tasks.step_task.s(user.id, "3"))
     by_class = {s.task_class: s for s in rows() if s.is_container}
     chord_row, group_row = by_class["celery.chord"], by_class["celery.group"]
     assert (chord_row.parent, chord_row.name, chord_row.total_steps) == (None, "Chord: 1 & 2, then 3", 3)
-    assert (group_row.parent_id, group_row.name, group_row.total_steps) == (chord_row.pk, "Chord: 1 & 2, then 3", 2)
+    assert (group_row.parent_id, group_row.name, group_row.total_steps) == (
+        chord_row.pk,
+        "Chord: 1 & 2, then 3",
+        2,
+    )
     leaves = {s.name: s.parent_id for s in rows() if not s.is_container}
     assert leaves == {"StepTask: 1": group_row.pk, "StepTask: 2": group_row.pk, "StepTask: 3": chord_row.pk}
     assert {s.state for s in rows()} == {UserTaskStatus.PENDING}
@@ -144,12 +165,16 @@ def test_create_chord_excluding_a_non_user_body(user: Any):
 
 
 def test_chain_inside_a_group(user: Any):
-    result = group(chain(tasks.step_task.si(user.id, "a"), tasks.step_task.si(user.id, "b")), tasks.step_task.si(user.id, "c")).delay()
+    result = group(
+        chain(tasks.step_task.si(user.id, "a"), tasks.step_task.si(user.id, "b")),
+        tasks.step_task.si(user.id, "c"),
+    ).delay()
     group_row = UserTaskStatus.objects.get(task_class="celery.group")
     chain_row = UserTaskStatus.objects.get(task_class="celery.chain")
     assert group_row.task_id == result.id
     assert chain_row.parent_id == group_row.pk
-    assert group_row.total_steps == 3 and chain_row.total_steps == 2
+    assert group_row.total_steps == 3
+    assert chain_row.total_steps == 2
     parents = {s.name: s.parent_id for s in rows() if not s.is_container}
     assert parents == {"StepTask: a": chain_row.pk, "StepTask: b": chain_row.pk, "StepTask: c": group_row.pk}
 
@@ -161,7 +186,9 @@ def test_group_inside_a_chain(user: Any):
         tasks.step_task.si(user.id, "d"),
     ).delay()
     kinds = {s.task_class: s for s in rows() if s.is_container}
-    assert set(kinds) == {"celery.chain", "celery.chord", "celery.group"}, "Celery turns group-then-task into a chord"
+    assert set(kinds) == {"celery.chain", "celery.chord", "celery.group"}, (
+        "Celery turns group-then-task into a chord"
+    )
     chain_row, chord_row, group_row = kinds["celery.chain"], kinds["celery.chord"], kinds["celery.group"]
     assert (chord_row.parent_id, group_row.parent_id) == (chain_row.pk, chord_row.pk)
     parents = {s.name: s.parent_id for s in rows() if not s.is_container}
@@ -175,7 +202,10 @@ def test_group_inside_a_chain(user: Any):
 
 
 def test_group_at_the_end_of_a_chain(user: Any):
-    result = chain(tasks.step_task.si(user.id, "a"), group(tasks.step_task.si(user.id, "b"), tasks.step_task.si(user.id, "c"))).delay()
+    result = chain(
+        tasks.step_task.si(user.id, "a"),
+        group(tasks.step_task.si(user.id, "b"), tasks.step_task.si(user.id, "c")),
+    ).delay()
     group_row = UserTaskStatus.objects.get(task_class="celery.group")
     assert group_row.task_id == result.id
     assert group_row.parent.task_class == "celery.chain"
@@ -199,12 +229,22 @@ def test_protocol_2_message_handled_directly(user: Any):
     create_user_task(
         sender="tests.testapp.tasks.step_task",
         body=([user.id, "Argument"], {}, {"callbacks": [], "errbacks": [], "chain": None, "chord": None}),
-        headers={"id": "tid", "retries": 0, "eta": None, "expires": None, "group": None, "timelimit": [None, None],
-                 "task": "tests.testapp.tasks.step_task"},
+        headers={
+            "id": "tid",
+            "retries": 0,
+            "eta": None,
+            "expires": None,
+            "group": None,
+            "timelimit": [None, None],
+            "task": "tests.testapp.tasks.step_task",
+        },
     )
     [status] = rows()
     assert (status.task_id, status.task_class, status.user_id, status.name) == (
-        "tid", "tests.testapp.tasks.step_task", user.id, "StepTask: Argument"
+        "tid",
+        "tests.testapp.tasks.step_task",
+        user.id,
+        "StepTask: Argument",
     )
 
 
@@ -221,7 +261,9 @@ def protocol_1() -> Any:
 def test_protocol_1_task_and_chain(user: Any, protocol_1: None):
     result = tasks.step_task.delay(user.id, "v1")
     assert UserTaskStatus.objects.get(task_id=result.id).name == "StepTask: v1"
-    chain(tasks.step_task.si(user.id, "a", user_task_name="v1 chain"), tasks.step_task.si(user.id, "b")).delay()
+    chain(
+        tasks.step_task.si(user.id, "a", user_task_name="v1 chain"), tasks.step_task.si(user.id, "b")
+    ).delay()
     chain_row = UserTaskStatus.objects.get(task_class="celery.chain")
     assert (chain_row.name, chain_row.total_steps, chain_row.children.count()) == ("v1 chain", 2, 2)
 

@@ -37,9 +37,14 @@ def test_sent_after_commit_with_the_committed_state(user: Any, received: list[tu
 
 def test_not_sent_when_the_transaction_rolls_back(user: Any, received: list[tuple[str, str]]):
     status = make_status(user)
-    with pytest.raises(RuntimeError), transaction.atomic():
-        status.succeed()
-        raise RuntimeError
+
+    def succeed_then_roll_back() -> None:
+        with transaction.atomic():
+            status.succeed()
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        succeed_then_roll_back()
     assert received == []
     assert UserTaskStatus.objects.get(pk=status.pk).state == UserTaskStatus.IN_PROGRESS
 

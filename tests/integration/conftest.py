@@ -1,0 +1,155 @@
+"""Real services for the integration suite: PostgreSQL, Redis, and Celery worker processes.
+
+Outside CI a missing service skips these tests; under CI (``CI`` set) it fails them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from django.db import connection
+
+from example_site.celery import app as celery_app
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _missing(reason: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"integration service missing under CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def services(django_db_setup: Any, django_db_blocker: Any) -> dict[str, str]:
+    """URLs of the PostgreSQL test database and the Redis database the workers share with us."""
+    broker = celery_app.conf.broker_url or ""
+    if not broker.startswith("redis://"):
+        _missing("the Celery broker is not Redis: run `make test-integration` (sets TEST_CELERY_BROKER_URL)")
+    try:
+        redis.Redis.from_url(broker, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        _missing(f"Redis does not answer at {broker}: {exc}")
+    with django_db_blocker.unblock():
+        if connection.vendor != "postgresql":
+            _missing("DATABASE_URL is not PostgreSQL (the workers need a database shared across processes)")
+        params = connection.settings_dict
+        database_url = (
+            f"postgres://{params['USER']}:{params['PASSWORD'] or ''}@{params['HOST'] or '127.0.0.1'}:"
+            f"{params['PORT'] or 5432}/{params['NAME']}"
+        )
+    return {"broker": broker, "database": database_url}
+
+
+@dataclass
+class Worker:
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def child_pids(self) -> list[int]:
+        out = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True).stdout
+        return [int(pid) for pid in out.split()]
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its children at once, as an OOM killer or a lost machine would."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def start_worker(services: dict[str, str], tmp_path: Path) -> Iterator[Callable[..., Worker]]:
+    """Start ``celery worker`` processes (prefork, 2 children) against the test services."""
+    started: list[Worker] = []
+
+    def start(concurrency: int = 2, **env: str) -> Worker:
+        redis.Redis.from_url(services["broker"]).flushdb()
+        log = tmp_path / f"worker-{uuid.uuid4().hex[:8]}.log"
+        environment = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "DATABASE_URL": services["database"],
+            "TEST_CELERY_BROKER_URL": services["broker"],
+            "TEST_CELERY_RESULT_BACKEND": services["broker"],
+            "PYTHONPATH": str(REPO),
+            **env,
+        }
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "example_site.celery:app",
+            "worker",
+            "-P",
+            "prefork",
+            "-c",
+            str(concurrency),
+            "--without-gossip",
+            "--without-mingle",
+            "-l",
+            "info",
+            "-n",
+            f"test-{uuid.uuid4().hex[:8]}@%h",
+        ]
+        with log.open("wb") as sink:
+            process = subprocess.Popen(
+                command,
+                cwd=REPO,
+                env=environment,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        worker = Worker(process, log)
+        started.append(worker)
+        deadline = time.monotonic() + 60
+        while " ready." not in worker.output():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the Celery worker did not start:\n{worker.output()[-4000:]}")
+            time.sleep(0.1)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+@pytest.fixture
+def worker(start_worker: Callable[..., Worker]) -> Worker:
+    return start_worker()
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
+    """Poll until ``predicate()`` is truthy; fail with ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.05)
