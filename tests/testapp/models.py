@@ -12,3 +12,24 @@ class StoppedSignal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task_id}: {self.state}"
+
+
+class Course(models.Model):
+    """The model the README's export task reads (from django-user-tasks' getting-started guide)."""
+
+    name = models.CharField(max_length=100)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Section(models.Model):
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="sections")
+    name = models.CharField(max_length=100)
+    body = models.TextField()
+
+    def __str__(self) -> str:
+        return self.name
+
+    def export(self) -> str:
+        return f"[{self.name}]{self.body}"

@@ -1,0 +1,36 @@
+"""Run the benchmarks and print their tables (paste them into bench/RESULTS.md).
+
+python bench/run.py --quick    # a few hundred samples per workload
+python bench/run.py            # the full run
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.harness import django_test_database  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="fewer samples, for a quick look")
+    options = parser.parse_args()
+    repeat = 300 if options.quick else 3000
+    with django_test_database():
+        from bench import update_cost
+
+        print(
+            f"Run {datetime.date.today().isoformat()} (`python bench/run.py{' --quick' if options.quick else ''}`)\n"
+        )
+        print(update_cost.run(repeat))
+
+
+if __name__ == "__main__":
+    main()
