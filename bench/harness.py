@@ -72,7 +72,6 @@ def report(title: str, baseline: Timing, others: list[Timing]) -> str:
         "|---|---|---|---|",
     ]
     for timing in [baseline, *others]:
-        lines.append(
-            f"| {timing.name} | {timing.p50 * 1000:.3f} | {timing.p99 * 1000:.3f} | {timing.p50 / baseline.p50:.2f}x |"
-        )
+        ratio = timing.p50 / baseline.p50
+        lines.append(f"| {timing.name} | {timing.p50 * 1000:.3f} | {timing.p99 * 1000:.3f} | {ratio:.2f}x |")
     return "\n".join(lines)

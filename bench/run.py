@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.harness import django_test_database  # noqa: E402
+from bench.harness import django_test_database
 
 
 def main() -> None:
@@ -26,9 +26,8 @@ def main() -> None:
     with django_test_database():
         from bench import update_cost
 
-        print(
-            f"Run {datetime.date.today().isoformat()} (`python bench/run.py{' --quick' if options.quick else ''}`)\n"
-        )
+        command = "python bench/run.py" + (" --quick" if options.quick else "")
+        print(f"Run {datetime.date.today().isoformat()} (`{command}`)\n")
         print(update_cost.run(repeat))
 
 
