@@ -9,7 +9,7 @@ export DJANGO_SETTINGS_MODULE ?= tests.settings
 INTEGRATION_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/test)
 INTEGRATION_REDIS_URL ?= redis://127.0.0.1:6379/14
 
-.PHONY: install test test-unit test-integration lint schema demo bench clean
+.PHONY: install test test-unit test-integration lint schema contract demo bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,15 @@ test-integration: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy user_tasks_graphql example_site
+	$(BIN)/mypy user_tasks_graphql example_site bench
+
+## schema.graphql: the library schema's SDL (committed; a test fails when it is stale).
+schema: $(STAMP)
+	$(PY) manage.py export_user_tasks_schema schema.graphql
+
+## Compare schema.graphql with the API contract clients rely on.
+contract: $(STAMP)
+	$(PY) ../shared/tools/contract_check.py ../shared/reference/api-contract.graphql schema.graphql
 
 ## The example site, embedded mode: SQLite, in-process worker, in-memory layers.
 demo: $(STAMP)

@@ -17,9 +17,7 @@ from bench.harness import django_test_database
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer samples, for a quick look")
     options = parser.parse_args()
     repeat = 300 if options.quick else 3000

@@ -40,9 +40,7 @@ def run(repeat: int) -> str:
     )
     timings: list[Timing] = [
         measure("increment_completed_steps(), standalone", standalone.increment_completed_steps, repeat),
-        measure(
-            "increment_completed_steps(), child in chord > group", child.increment_completed_steps, repeat
-        ),
+        measure("increment_completed_steps(), child in chord > group", child.increment_completed_steps, repeat),
         measure("set_state(text), standalone", lambda: standalone.set_state("Exporting"), repeat),
     ]
     return report("Update cost: one progress call", baseline, timings)

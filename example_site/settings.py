@@ -39,10 +39,16 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "example_site.urls"
 
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "user_tasks_graphql.permissions.OwnerPermissionBackend",
+]
+CSRF_FAILURE_VIEW = "user_tasks_graphql.views.csrf_failure"
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [BASE_DIR / "example_site" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

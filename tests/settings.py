@@ -24,3 +24,5 @@ USER_TASKS_HEARTBEAT_INTERVAL = float(os.environ.get("TEST_USER_TASKS_HEARTBEAT_
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 CELERY_TASK_ACKS_LATE = os.environ.get("TEST_CELERY_ACKS_LATE", "1") == "1"
+
+USER_TASKS_GRAPHQL_INTROSPECTION = True

@@ -10,4 +10,4 @@ class UserTasksGraphQLConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import receivers, signals  # noqa: F401  (connects handlers)
+        from . import checks, receivers, signals  # noqa: F401  (registers checks, connects handlers)

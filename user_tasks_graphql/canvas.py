@@ -89,9 +89,7 @@ def plan_message(message: TaskMessage) -> Node:
     return leaf
 
 
-def plan_apply(
-    task_name: str, args: Sequence[Any], kwargs: Mapping[str, Any], options: Mapping[str, Any]
-) -> Node:
+def plan_apply(task_name: str, args: Sequence[Any], kwargs: Mapping[str, Any], options: Mapping[str, Any]) -> Node:
     """The same plan, from the arguments of ``Task.apply_async`` (before a message exists)."""
     return plan_message(
         TaskMessage(
@@ -129,9 +127,7 @@ def node_from_signature(signature: Mapping[str, Any], follows: bool = False) -> 
         return Chain([node_from_signature(step, follows or i > 0) for i, step in enumerate(tasks)])
     if kind == "group":
         tasks = kwargs.get("tasks", [])
-        return Group(
-            _options(signature).get("task_id") or str(uuid.uuid4()), [node_from_signature(t) for t in tasks]
-        )
+        return Group(_options(signature).get("task_id") or str(uuid.uuid4()), [node_from_signature(t) for t in tasks])
     if kind == "chord":
         header = node_from_signature(kwargs["header"])
         if not isinstance(header, Group):
@@ -246,9 +242,7 @@ class _RowBuilder:
             if found is not None:
                 yield found
 
-    def _container(
-        self, kind: str, task_id: str, node: Node, parent: UserTaskStatus | None
-    ) -> UserTaskStatus:
+    def _container(self, kind: str, task_id: str, node: Node, parent: UserTaskStatus | None) -> UserTaskStatus:
         return self.model.objects.create(
             task_id=task_id,
             task_class=f"celery.{kind}",

@@ -44,9 +44,7 @@ class StatusLifecycle:
         total_steps: int
         attempts: int
 
-        def refresh_from_db(
-            self, using: str | None = None, fields: Any = None, from_queryset: Any = None
-        ) -> None: ...
+        def refresh_from_db(self, using: str | None = None, fields: Any = None, from_queryset: Any = None) -> None: ...
 
     # ---- helpers -------------------------------------------------------------------------------
 
@@ -80,9 +78,7 @@ class StatusLifecycle:
 
     def _finish(self, pk: int, state: UserTaskState) -> bool:
         """Move one row from an active to a final state; True if this call did it."""
-        changed = (
-            self._rows().filter(pk=pk, state__in=ACTIVE_STATES).update(state=state, modified=timezone.now())
-        )
+        changed = self._rows().filter(pk=pk, state__in=ACTIVE_STATES).update(state=state, modified=timezone.now())
         if changed:
             transaction.on_commit(lambda: announce_stopped(type(self), pk), robust=True)
         return bool(changed)
@@ -140,9 +136,7 @@ class StatusLifecycle:
 
     def set_name(self, name: str) -> None:
         """Rename this status and its ancestors (a container shows its current child's name)."""
-        self._rows().filter(pk__in=[self.pk, *self._ancestor_ids()]).update(
-            name=name, modified=timezone.now()
-        )
+        self._rows().filter(pk__in=[self.pk, *self._ancestor_ids()]).update(name=name, modified=timezone.now())
         self._refresh()
 
     def set_state(self, custom_state: str) -> None:

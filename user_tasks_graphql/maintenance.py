@@ -41,9 +41,7 @@ def reap_stale_user_tasks() -> int:
 
     window = conf.stale_after()
     cutoff = timezone.now() - window
-    stale = UserTaskStatus.objects.filter(
-        state=UserTaskState.IN_PROGRESS, is_container=False, modified__lt=cutoff
-    )
+    stale = UserTaskStatus.objects.filter(state=UserTaskState.IN_PROGRESS, is_container=False, modified__lt=cutoff)
     count = 0
     for status in stale:
         status.fail(

@@ -31,9 +31,7 @@ class UserTaskStatus(StatusLifecycle, models.Model):
     FAILED = UserTaskState.FAILED
     CANCELED = UserTaskState.CANCELED
 
-    uuid = models.UUIDField(
-        default=uuid.uuid4, unique=True, editable=False, help_text="Unique ID for use in APIs"
-    )
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, help_text="Unique ID for use in APIs")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, help_text="The user who triggered the task"
     )
@@ -95,9 +93,7 @@ class UserTaskStatus(StatusLifecycle, models.Model):
 class UserTaskArtifact(models.Model):
     """An output of a task for its user: a stored file, a URL, or text kept in the table."""
 
-    uuid = models.UUIDField(
-        default=uuid.uuid4, unique=True, editable=False, help_text="Unique ID for use in APIs"
-    )
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False, help_text="Unique ID for use in APIs")
     status = models.ForeignKey(UserTaskStatus, on_delete=models.CASCADE, related_name="artifacts")
     name = models.CharField(
         max_length=255,

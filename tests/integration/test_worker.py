@@ -133,15 +133,12 @@ def test_chain(user: Any, worker: Worker):
 
 def test_group_with_concurrent_progress(user: Any, worker: Worker):
     result = group(
-        tasks.progress_task.s(user.id, str(i), total_steps=10, user_task_name="Parallel export")
-        for i in range(4)
+        tasks.progress_task.s(user.id, str(i), total_steps=10, user_task_name="Parallel export") for i in range(4)
     ).delay()
     rows = wait_all_finished(5)
     container = rows["Parallel export"]
     assert (container.task_id, container.state) == (result.id, "Succeeded")
-    assert (container.completed_steps, container.total_steps) == (40, 40), (
-        "concurrent increments must all count"
-    )
+    assert (container.completed_steps, container.total_steps) == (40, 40), "concurrent increments must all count"
     assert_one_stop_per_row(rows)
 
 
@@ -194,9 +191,7 @@ def test_failure_in_a_chain_fails_the_container(user: Any, worker: Worker):
         tasks.failing_task.si(user.id, "a", user_task_name="Broken chain"),
         tasks.progress_task.si(user.id, "b"),
     ).delay()
-    container = wait_for(
-        lambda: (c := all_rows().get("Broken chain")) and c.is_finished and c, 30, "the chain"
-    )
+    container = wait_for(lambda: (c := all_rows().get("Broken chain")) and c.is_finished and c, 30, "the chain")
     assert container.state == "Failed"
     assert [a.text for a in container.artifacts.all()] == ["Boom!"]
     assert all_rows()["StepTask: b"].state == "Pending", "a chain stops at the failed step"
@@ -229,9 +224,7 @@ def test_killed_child_with_acks_late_is_redelivered(user: Any, worker: Worker):
     assert stops_of(result.id) == ["Succeeded"]
 
 
-def test_killed_child_without_acks_late_fails_within_5_seconds(
-    user: Any, start_worker: Callable[..., Worker]
-):
+def test_killed_child_without_acks_late_fails_within_5_seconds(user: Any, start_worker: Callable[..., Worker]):
     worker = start_worker(TEST_CELERY_ACKS_LATE="0")
     result = tasks.sleeping_task.delay(user.id, "x", seconds=30)
     killed_child(worker, result.id)
@@ -255,9 +248,7 @@ def test_killed_worker_is_reaped_and_a_live_one_is_not(user: Any, start_worker: 
         wait_for(lambda: status_of(alive.id).state_text, 15, "the task to start")
         deadline = time.monotonic() + 4.5
         while time.monotonic() < deadline and not status_of(alive.id).is_finished:
-            assert reap_stale_user_tasks() == 0, (
-                "the heartbeat must keep a silent live task from being reaped"
-            )
+            assert reap_stale_user_tasks() == 0, "the heartbeat must keep a silent live task from being reaped"
             time.sleep(0.3)
         assert finished(alive.id, 10).state == "Succeeded"
 

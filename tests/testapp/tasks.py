@@ -108,9 +108,7 @@ def self_canceled_task(self: Any, user_id: int, argument: str, **kwargs: Any) ->
 
 
 @shared_task(base=StepTask, bind=True)
-def wait_for_cancel_task(
-    self: Any, user_id: int, argument: str, timeout: float = 30.0, **kwargs: Any
-) -> None:
+def wait_for_cancel_task(self: Any, user_id: int, argument: str, timeout: float = 30.0, **kwargs: Any) -> None:
     """Reports progress until someone cancels it (cooperative cancellation)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

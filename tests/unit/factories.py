@@ -21,7 +21,8 @@ def make_status(user: Any, **fields: Any) -> UserTaskStatus:
 
 def make_container(user: Any, kind: str = "chain", **fields: Any) -> UserTaskStatus:
     fields.setdefault("state", UserTaskStatus.PENDING)
-    return make_status(user, task_class=f"celery.{kind}", is_container=True, name="SampleContainer", **fields)
+    fields.setdefault("name", "SampleContainer")
+    return make_status(user, task_class=f"celery.{kind}", is_container=True, **fields)
 
 
 def reload(status: UserTaskStatus) -> UserTaskStatus:

@@ -49,3 +49,12 @@ def test_heartbeat_must_be_well_inside_the_stale_window(settings: Any):
     settings.USER_TASKS_HEARTBEAT_INTERVAL = 45
     with pytest.raises(ImproperlyConfigured, match="at most half"):
         conf.heartbeat_interval()
+
+
+def test_system_check_warns_without_the_owner_backend(settings: Any):
+    from user_tasks_graphql.checks import owner_backend_configured
+
+    assert owner_backend_configured() == []
+    settings.AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
+    [warning] = owner_backend_configured()
+    assert warning.id == "user_tasks_graphql.W001"

@@ -20,9 +20,7 @@ def revoked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return calls
 
 
-def test_cancel_parent_cancels_pending_children(
-    user: Any, revoked: list[str], django_capture_on_commit_callbacks: Any
-):
+def test_cancel_parent_cancels_pending_children(user: Any, revoked: list[str], django_capture_on_commit_callbacks: Any):
     parent = make_container(user)
     child = make_status(user, parent=parent, state=UserTaskStatus.PENDING)
     with django_capture_on_commit_callbacks(execute=True):
@@ -39,9 +37,7 @@ def test_cancel_finished_task_is_a_no_op(user: Any, revoked: list[str]):
     assert revoked == []
 
 
-def test_cancel_running_task_is_not_revoked(
-    user: Any, revoked: list[str], django_capture_on_commit_callbacks: Any
-):
+def test_cancel_running_task_is_not_revoked(user: Any, revoked: list[str], django_capture_on_commit_callbacks: Any):
     status = make_status(user)
     with django_capture_on_commit_callbacks(execute=True):
         status.cancel()

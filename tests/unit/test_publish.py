@@ -43,9 +43,7 @@ def test_generate_name_omitted_uses_the_function_name(user: Any):
         ((), {"arg2": 6, "arg1": 5}, "SampleTask: 5, 6", 30),
     ],
 )
-def test_generate_name_and_total_steps_from_arguments(
-    user: Any, args: tuple, kwargs: dict, name: str, total: int
-):
+def test_generate_name_and_total_steps_from_arguments(user: Any, args: tuple, kwargs: dict, name: str, total: int):
     tasks.sample_task.apply_async(
         (user.id, *args) if args else (), {**kwargs, **({} if args else {"user_id": user.id})}
     )
@@ -186,9 +184,7 @@ def test_group_inside_a_chain(user: Any):
         tasks.step_task.si(user.id, "d"),
     ).delay()
     kinds = {s.task_class: s for s in rows() if s.is_container}
-    assert set(kinds) == {"celery.chain", "celery.chord", "celery.group"}, (
-        "Celery turns group-then-task into a chord"
-    )
+    assert set(kinds) == {"celery.chain", "celery.chord", "celery.group"}, "Celery turns group-then-task into a chord"
     chain_row, chord_row, group_row = kinds["celery.chain"], kinds["celery.chord"], kinds["celery.group"]
     assert (chord_row.parent_id, group_row.parent_id) == (chain_row.pk, chord_row.pk)
     parents = {s.name: s.parent_id for s in rows() if not s.is_container}
@@ -261,9 +257,7 @@ def protocol_1() -> Any:
 def test_protocol_1_task_and_chain(user: Any, protocol_1: None):
     result = tasks.step_task.delay(user.id, "v1")
     assert UserTaskStatus.objects.get(task_id=result.id).name == "StepTask: v1"
-    chain(
-        tasks.step_task.si(user.id, "a", user_task_name="v1 chain"), tasks.step_task.si(user.id, "b")
-    ).delay()
+    chain(tasks.step_task.si(user.id, "a", user_task_name="v1 chain"), tasks.step_task.si(user.id, "b")).delay()
     chain_row = UserTaskStatus.objects.get(task_class="celery.chain")
     assert (chain_row.name, chain_row.total_steps, chain_row.children.count()) == ("v1 chain", 2, 2)
 

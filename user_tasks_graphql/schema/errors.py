@@ -1,0 +1,64 @@
+"""The error codes of the API contract, and how every error gets one.
+
+``UserTasksSchema.process_errors`` (in ``base.py``) runs for HTTP and both websocket protocols,
+before and during execution, so it is the one place that classifies errors.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from graphql import GraphQLError
+
+logger = logging.getLogger("user_tasks_graphql.schema")
+
+UNAUTHENTICATED = "UNAUTHENTICATED"
+NOT_FOUND = "NOT_FOUND"
+FORBIDDEN = "FORBIDDEN"
+BAD_USER_INPUT = "BAD_USER_INPUT"
+INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+
+INTERNAL_MESSAGE = "Internal server error."
+
+
+def coded(message: str, code: str) -> GraphQLError:
+    return GraphQLError(message, extensions={"code": code})
+
+
+def unauthenticated() -> GraphQLError:
+    return coded("You must be logged in.", UNAUTHENTICATED)
+
+
+def not_found(what: str = "User task") -> GraphQLError:
+    return coded(f"{what} not found.", NOT_FOUND)
+
+
+def forbidden(action: str) -> GraphQLError:
+    return coded(f"You do not have permission to {action}.", FORBIDDEN)
+
+
+def bad_input(message: str) -> GraphQLError:
+    return coded(message, BAD_USER_INPUT)
+
+
+def classify(error: GraphQLError) -> None:
+    """Give ``error`` a contract code in place; hide the message of anything unexpected."""
+    extensions = dict(error.extensions or {})
+    if extensions.get("code"):
+        return
+    original = error.original_error
+    if original is None or _is_input_error(original):
+        extensions["code"] = BAD_USER_INPUT
+    else:
+        logger.error("Unexpected error in a GraphQL operation", exc_info=original)
+        extensions["code"] = INTERNAL_SERVER_ERROR
+        error.message = INTERNAL_MESSAGE
+        error.original_error = None
+    error.extensions = extensions
+
+
+def _is_input_error(original: BaseException) -> bool:
+    """Argument and variable coercion failures (a malformed UUID, a wrong type) are the client's."""
+    from strawberry.exceptions import StrawberryInputCoercionError
+
+    return isinstance(original, StrawberryInputCoercionError | GraphQLError)

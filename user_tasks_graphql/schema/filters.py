@@ -1,0 +1,47 @@
+"""The status filter of the list query and the list subscription."""
+
+from __future__ import annotations
+
+import datetime
+
+import strawberry
+from django.db.models import Q
+
+from ..states import ACTIVE_STATES, FINISHED_STATES, UserTaskState
+from .types import UserTaskStateEnum
+
+
+@strawberry.input(name="UserTaskStatusFilter")
+class UserTaskStatusFilter:
+    state: list[UserTaskStateEnum] | None = strawberry.field(  # type: ignore[valid-type]
+        default=None, description="Any of these states."
+    )
+    name_contains: str | None = strawberry.field(default=None, description="Case-insensitive substring of name.")
+    task_class: str | None = None
+    active: bool | None = strawberry.field(default=None, description="true: only unfinished; false: only finished.")
+    top_level: bool | None = strawberry.field(
+        default=None, description="true (the default for the list query): only statuses without a parent."
+    )
+    created_after: datetime.datetime | None = None
+    created_before: datetime.datetime | None = None
+
+
+def filter_q(filters: UserTaskStatusFilter | None) -> Q:
+    """The filter as a ``Q``; absent or null fields do not filter, ``topLevel`` defaults to true."""
+    filters = filters or UserTaskStatusFilter()
+    q = Q()
+    if filters.state is not None:
+        q &= Q(state__in=[UserTaskState(state).value for state in filters.state])
+    if filters.name_contains is not None:
+        q &= Q(name__icontains=filters.name_contains)
+    if filters.task_class is not None:
+        q &= Q(task_class=filters.task_class)
+    if filters.active is not None:
+        q &= Q(state__in=ACTIVE_STATES if filters.active else FINISHED_STATES)
+    if filters.top_level is not False:
+        q &= Q(parent__isnull=True)
+    if filters.created_after is not None:
+        q &= Q(created__gt=filters.created_after)
+    if filters.created_before is not None:
+        q &= Q(created__lt=filters.created_before)
+    return q

@@ -1,0 +1,65 @@
+"""Mutations: cancel and delete a task the viewer may act on."""
+
+from __future__ import annotations
+
+import uuid
+
+import strawberry
+from asgiref.sync import sync_to_async
+from django.db import transaction
+from strawberry.types import Info
+
+from ..models import UserTaskStatus
+from ..permissions import CANCEL_STATUS, DELETE_STATUS, can, visible_statuses
+from .context import viewer
+from .errors import forbidden, not_found
+from .prefetch import plan_for
+from .types import UserTaskStatusType
+
+
+def _acting_on(info: Info, status_uuid: uuid.UUID, perm: str, action: str) -> UserTaskStatus:
+    """The status to act on: NOT_FOUND if the viewer cannot see it, FORBIDDEN if they may not act."""
+    user = viewer(info)
+    status = visible_statuses(user).filter(uuid=status_uuid).first()
+    if status is None or not can(user, "user_tasks_graphql.view_usertaskstatus", status):
+        raise not_found()
+    if not can(user, perm, status):
+        raise forbidden(action)
+    return status
+
+
+def _cancel(info: Info, uuid: uuid.UUID) -> UserTaskStatusType:
+    status = _acting_on(info, uuid, CANCEL_STATUS, "cancel this task")
+    status.cancel()
+    plan = plan_for(UserTaskStatus, info.selected_fields[0].selections)
+    return UserTaskStatusType(instance=plan.apply(UserTaskStatus.objects.filter(pk=status.pk)).get())
+
+
+def _delete(info: Info, uuid: uuid.UUID) -> uuid.UUID:
+    status = _acting_on(info, uuid, DELETE_STATUS, "delete this task")
+    if not status.is_finished:
+        status.cancel()
+    with transaction.atomic():
+        status.delete()
+    return uuid
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(
+        description=(
+            "Cancel a task (and, for a container, all its children). Idempotent: cancelling a finished\n"
+            "task returns it unchanged. Returns the status after the change."
+        )
+    )
+    async def cancel_user_task(self, info: Info, uuid: uuid.UUID) -> UserTaskStatusType:
+        return await sync_to_async(_cancel)(info, uuid)
+
+    @strawberry.mutation(
+        description=(
+            "Delete a finished or unfinished status with its children and artifacts (a running task is canceled "
+            "first). Returns the uuid deleted."
+        )
+    )
+    async def delete_user_task(self, info: Info, uuid: uuid.UUID) -> uuid.UUID:
+        return await sync_to_async(_delete)(info, uuid)
