@@ -9,7 +9,7 @@ export DJANGO_SETTINGS_MODULE ?= tests.settings
 INTEGRATION_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/test)
 INTEGRATION_REDIS_URL ?= redis://127.0.0.1:6379/14
 
-.PHONY: install test test-unit test-integration lint schema contract demo bench clean
+.PHONY: install test test-unit test-integration lint schema contract demo bench bench-full clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,8 +48,16 @@ demo: $(STAMP)
 	DJANGO_SETTINGS_MODULE=example_site.settings $(PY) manage.py seed_demo
 	DJANGO_SETTINGS_MODULE=example_site.settings $(PY) manage.py runserver 127.0.0.1:8000
 
-bench: $(STAMP)
-	$(PY) bench/run.py --quick
+$(VENV)/.bench-installed: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	touch $@
+
+## Benchmarks against the alternatives, side by side (PostgreSQL from DATABASE_URL when set).
+bench: $(VENV)/.bench-installed
+	DJANGO_SETTINGS_MODULE=bench.settings $(PY) bench/run.py --quick
+
+bench-full: $(VENV)/.bench-installed
+	DJANGO_SETTINGS_MODULE=bench.settings $(PY) bench/run.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[1]
 def django_test_database() -> Iterator[None]:
     """Set up Django with the test settings and a fresh test database, dropped afterwards."""
     sys.path.insert(0, str(REPO))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
     import django
     from django.test.utils import setup_databases, setup_test_environment, teardown_databases
 

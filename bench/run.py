@@ -22,11 +22,12 @@ def main() -> None:
     options = parser.parse_args()
     repeat = 300 if options.quick else 3000
     with django_test_database():
-        from bench import update_cost
+        from bench import list_query, update_cost
 
         command = "python bench/run.py" + (" --quick" if options.quick else "")
         print(f"Run {datetime.date.today().isoformat()} (`{command}`)\n")
-        print(update_cost.run(repeat))
+        print(update_cost.run(repeat), end="\n\n")
+        print(list_query.run(20 if options.quick else 100), flush=True)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,13 @@
+"""Bench settings: the test project plus django-user-tasks and DRF, to measure both side by side."""
+
+from tests.settings import *  # noqa: F403
+
+INSTALLED_APPS = [*INSTALLED_APPS, "rest_framework", "user_tasks"]  # noqa: F405
+ROOT_URLCONF = "bench.urls"
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 100,
+}
+DEBUG = False
+USER_TASKS_GRAPHQL_INTROSPECTION = False
