@@ -17,6 +17,10 @@ DEFAULTS: dict[str, Any] = {
     "USER_TASKS_ARTIFACT_STORAGE": None,
     "USER_TASKS_STALE_AFTER": timedelta(minutes=10),
     "USER_TASKS_HEARTBEAT_INTERVAL": timedelta(seconds=30),
+    "USER_TASKS_PROGRESS_INTERVAL": 0.2,
+    "USER_TASKS_PUBLISH_TIMEOUT": 1.0,
+    "USER_TASKS_PUBLISH_RETRY_AFTER": 2.0,
+    "USER_TASKS_GROUP_REFRESH_INTERVAL": 3600.0,
 }
 
 
@@ -48,6 +52,35 @@ def heartbeat_interval() -> timedelta:
             "or live tasks would be reaped"
         )
     return interval
+
+
+def _seconds(name: str, allow_zero: bool = False) -> float:
+    value = getattr(settings, name, DEFAULTS[name])
+    if isinstance(value, timedelta):
+        value = value.total_seconds()
+    if not isinstance(value, int | float) or value < 0 or (value == 0 and not allow_zero):
+        raise ImproperlyConfigured(f"{name} must be a positive number of seconds, not {value!r}")
+    return float(value)
+
+
+def progress_interval() -> float:
+    """Seconds during which a task's increments are summed in memory before one write (0: none)."""
+    return _seconds("USER_TASKS_PROGRESS_INTERVAL", allow_zero=True)
+
+
+def publish_timeout() -> float:
+    """The longest a task waits for the channel layer before giving up on one event."""
+    return _seconds("USER_TASKS_PUBLISH_TIMEOUT")
+
+
+def publish_retry_after() -> float:
+    """After a failed publish, how long events are only kept (newest per task) before trying again."""
+    return _seconds("USER_TASKS_PUBLISH_RETRY_AFTER")
+
+
+def group_refresh_interval() -> float:
+    """How often a live subscription renews its channel-layer group membership."""
+    return _seconds("USER_TASKS_GROUP_REFRESH_INTERVAL")
 
 
 def artifact_storage() -> Storage:

@@ -1,20 +1,26 @@
 """The state machine of a status row: every change a task, a worker or a user makes to it.
 
-Each change is one conditional UPDATE, so concurrent workers and users cannot undo each other:
-a finished state (Succeeded, Failed, Canceled) is final, and only the call that made a row
-finish announces it (``user_task_stopped``, after the commit).
+Each change is one conditional UPDATE that also bumps ``modified`` and ``seq``, so concurrent
+workers and users cannot undo each other: a finished state (Succeeded, Failed, Canceled) is final,
+and only the call that made a row finish announces it (``user_task_stopped``, after the commit).
+Every change is published as a live event of each row it touched, after the commit.
 """
 
 from __future__ import annotations
 
+import datetime
 import logging
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.db.models import Case, F, PositiveIntegerField, Value, When
 from django.utils import timezone
 
+from .events import load_events
 from .exceptions import TaskCanceledException
+from .progress import ProgressBuffer, flusher
+from .publish import publish_events
 from .states import ACTIVE_STATES, FINISHED_STATES, UserTaskState
 
 if TYPE_CHECKING:
@@ -26,7 +32,19 @@ logger = logging.getLogger(__name__)
 
 MAX_STATE_TEXT = 255
 _WAITING = (UserTaskState.PENDING, UserTaskState.RETRYING)
-_REFRESHED = ["state", "state_text", "completed_steps", "total_steps", "attempts", "name", "modified"]
+_SYNCED = ("state", "state_text", "completed_steps", "total_steps", "attempts", "name", "modified", "seq")
+
+
+def write(queryset: QuerySet[Any], **changes: Any) -> int:
+    """UPDATE with ``modified`` and ``seq`` bumped: the one way rows change."""
+    return int(queryset.update(**changes, modified=timezone.now(), seq=F("seq") + 1))
+
+
+def announce(pks: Iterable[int]) -> None:
+    """Publish the committed state of these rows (after the transaction, if there is one)."""
+    pks = list(pks)
+    if pks:
+        transaction.on_commit(lambda: publish_events(load_events(pks)), robust=True)
 
 
 class StatusLifecycle:
@@ -43,20 +61,13 @@ class StatusLifecycle:
         completed_steps: int
         total_steps: int
         attempts: int
-
-        def refresh_from_db(self, using: str | None = None, fields: Any = None, from_queryset: Any = None) -> None: ...
+        seq: int
+        modified: datetime.datetime
 
     # ---- helpers -------------------------------------------------------------------------------
 
     def _rows(self) -> QuerySet[UserTaskStatus]:
         return type(self)._default_manager.all()  # type: ignore[attr-defined]
-
-    def _refresh(self) -> None:
-        """Reload what the methods change; a row deleted under a running task cancels it."""
-        try:
-            self.refresh_from_db(fields=_REFRESHED)
-        except type(self).DoesNotExist as exc:  # type: ignore[attr-defined]
-            raise TaskCanceledException(f"The status of task {self.task_id} was deleted") from exc
 
     def ancestors(self) -> list[tuple[int, str]]:
         """``(pk, task_class)`` of the parent, grandparent, ...; cached, since a parent never changes."""
@@ -76,24 +87,91 @@ class StatusLifecycle:
     def _ancestor_ids(self) -> list[int]:
         return [pk for pk, _ in self.ancestors()]
 
+    def progress_buffer(self) -> ProgressBuffer:
+        buffer: ProgressBuffer | None = self.__dict__.get("_progress")
+        if buffer is None:
+            buffer = self.__dict__["_progress"] = ProgressBuffer()
+        return buffer
+
+    def _sync(self, touched: Iterable[int]) -> None:
+        """Reload this row and publish every touched row, reading them once when not in a transaction."""
+        touched = {self.pk, *touched}
+        if transaction.get_connection().in_atomic_block:
+            self._reload()
+            announce(touched)
+            return
+        events = load_events(touched)
+        mine = next((event for event in events if event["id"] == self.pk), None)
+        if mine is None:
+            raise TaskCanceledException(f"The status of task {self.task_id} was deleted")
+        for name in _SYNCED:
+            setattr(self, name, mine[name])
+        self.modified = datetime.datetime.fromisoformat(mine["modified"])
+        self.completed_steps += self.progress_buffer().pending
+        publish_events(events)
+
+    def _reload(self) -> None:
+        """Reload what the methods change; a row deleted under a running task cancels it."""
+        try:
+            self.refresh_from_db(fields=list(_SYNCED))  # type: ignore[attr-defined]
+        except type(self).DoesNotExist as exc:  # type: ignore[attr-defined]
+            raise TaskCanceledException(f"The status of task {self.task_id} was deleted") from exc
+        self.completed_steps += self.progress_buffer().pending
+
     def _finish(self, pk: int, state: UserTaskState) -> bool:
         """Move one row from an active to a final state; True if this call did it."""
-        changed = self._rows().filter(pk=pk, state__in=ACTIVE_STATES).update(state=state, modified=timezone.now())
-        if changed:
+        if write(self._rows().filter(pk=pk, state__in=ACTIVE_STATES), state=state):
             transaction.on_commit(lambda: announce_stopped(type(self), pk), robust=True)
-        return bool(changed)
+            return True
+        return False
 
     def _add_steps(self, field: str, steps: int) -> None:
-        if not isinstance(steps, int) or isinstance(steps, bool) or steps < 0:
-            raise ValueError(f"steps must be a non-negative integer, not {steps!r}")
-        self._rows().filter(pk__in=[self.pk, *self._ancestor_ids()]).update(
-            **{field: F(field) + steps}, modified=timezone.now()
-        )
-        self._refresh()
+        if steps:
+            ids = [self.pk, *self._ancestor_ids()]
+            write(self._rows().filter(pk__in=ids), **{field: F(field) + steps})
+            self._sync(ids)
 
     def _raise_if_canceled(self) -> None:
         if self.state == UserTaskState.CANCELED and not self.is_container:
             raise TaskCanceledException(f"Task {self.task_id} was canceled")
+
+    @staticmethod
+    def _check_steps(steps: int) -> None:
+        if not isinstance(steps, int) or isinstance(steps, bool) or steps < 0:
+            raise ValueError(f"steps must be a non-negative integer, not {steps!r}")
+
+    # ---- progress ------------------------------------------------------------------------------
+
+    def increment_completed_steps(self, steps: int = 1) -> None:
+        """Add ``steps`` to this status and every ancestor; raises once the task was canceled.
+
+        Calls within ``USER_TASKS_PROGRESS_INTERVAL`` are summed and written together;
+        ``completed_steps`` on this object is always the current count.
+        """
+        self._check_steps(steps)
+        buffer = self.progress_buffer()
+        self.completed_steps += steps
+        if buffer.add(steps):
+            self.flush_progress()
+        else:
+            flusher.watch(self)
+        self._raise_if_canceled()
+
+    def flush_progress(self) -> None:
+        """Write the increments counted in memory (every other change calls this first)."""
+        buffer = self.__dict__.get("_progress")
+        if buffer is None:
+            return
+        steps = buffer.take()
+        if steps:
+            self.completed_steps -= steps
+            self._add_steps("completed_steps", steps)
+
+    def increment_total_steps(self, steps: int) -> None:
+        """Add ``steps`` to the total of this status and every ancestor, atomically."""
+        self._check_steps(steps)
+        self.flush_progress()
+        self._add_steps("total_steps", steps)
 
     # ---- the state machine ---------------------------------------------------------------------
 
@@ -103,89 +181,94 @@ class StatusLifecycle:
         A second start of a running task means its message was delivered again after its worker
         was lost (``acks_late``), so ``attempts`` grows as it does for a retry.
         """
-        now = timezone.now()
-        started = (
-            self._rows()
-            .filter(pk=self.pk, state__in=ACTIVE_STATES)
-            .update(
-                state=UserTaskState.IN_PROGRESS,
-                state_text="",
-                modified=now,
-                attempts=Case(
-                    When(state=UserTaskState.IN_PROGRESS, is_container=False, then=F("attempts") + 1),
-                    default=F("attempts"),
-                    output_field=PositiveIntegerField(),
-                ),
-            )
+        self.flush_progress()
+        started = write(
+            self._rows().filter(pk=self.pk, state__in=ACTIVE_STATES),
+            state=UserTaskState.IN_PROGRESS,
+            state_text="",
+            attempts=Case(
+                When(state=UserTaskState.IN_PROGRESS, is_container=False, then=F("attempts") + 1),
+                default=F("attempts"),
+                output_field=PositiveIntegerField(),
+            ),
         )
+        touched = []
         if started and self.parent_id is not None:
-            self._rows().filter(pk__in=self._ancestor_ids(), state__in=_WAITING).update(
-                state=UserTaskState.IN_PROGRESS, state_text="", modified=now
+            waiting = list(
+                self._rows().filter(pk__in=self._ancestor_ids(), state__in=_WAITING).values_list("pk", flat=True)
             )
-        self._refresh()
+            if waiting:
+                write(
+                    self._rows().filter(pk__in=waiting, state__in=_WAITING),
+                    state=UserTaskState.IN_PROGRESS,
+                    state_text="",
+                )
+                touched = waiting
+        self._sync(touched if started else ())
         self._raise_if_canceled()
-
-    def increment_completed_steps(self, steps: int = 1) -> None:
-        """Add ``steps`` to this status and every ancestor, atomically; raises once canceled."""
-        self._add_steps("completed_steps", steps)
-        self._raise_if_canceled()
-
-    def increment_total_steps(self, steps: int) -> None:
-        """Add ``steps`` to the total of this status and every ancestor, atomically."""
-        self._add_steps("total_steps", steps)
 
     def set_name(self, name: str) -> None:
         """Rename this status and its ancestors (a container shows its current child's name)."""
-        self._rows().filter(pk__in=[self.pk, *self._ancestor_ids()]).update(name=name, modified=timezone.now())
-        self._refresh()
+        self.flush_progress()
+        ids = [self.pk, *self._ancestor_ids()]
+        write(self._rows().filter(pk__in=ids), name=name)
+        self._sync(ids)
 
     def set_state(self, custom_state: str) -> None:
         """Show ``custom_state`` as the progress text; chain and chord parents show it too, groups not.
 
         Raises ``TaskCanceledException`` (writing nothing) once the task was canceled.
         """
+        self.flush_progress()
         text = str(custom_state)[:MAX_STATE_TEXT]
         targets = [self.pk]
         for pk, task_class in self.ancestors():
             if task_class == "celery.group":
                 break
             targets.append(pk)
-        self.refresh_from_db(fields=["state"])
-        self._raise_if_canceled()
-        self._rows().filter(pk__in=targets, state__in=ACTIVE_STATES).update(
+        if not self.is_container and not self._rows().filter(pk=self.pk).exclude(state=UserTaskState.CANCELED).exists():
+            self.state = UserTaskState.CANCELED
+            self._raise_if_canceled()
+        write(
+            self._rows().filter(pk__in=targets, state__in=ACTIVE_STATES),
             state_text=text,
-            modified=timezone.now(),
             state=Case(When(state__in=_WAITING, then=Value(UserTaskState.IN_PROGRESS)), default=F("state")),
         )
-        self._refresh()
+        self._sync(targets)
         self._raise_if_canceled()
 
     def retry(self) -> None:
         """Count another attempt and wait for it (Retrying); the parent is not affected."""
-        self._rows().filter(pk=self.pk, state__in=ACTIVE_STATES).update(
-            state=UserTaskState.RETRYING, attempts=F("attempts") + 1, modified=timezone.now()
+        self.flush_progress()
+        write(
+            self._rows().filter(pk=self.pk, state__in=ACTIVE_STATES),
+            state=UserTaskState.RETRYING,
+            attempts=F("attempts") + 1,
         )
-        self._refresh()
+        self._sync(())
 
     def fail(self, message: str) -> None:
         """Fail this status and its unfinished ancestors, each with an 'Error' artifact of ``message``."""
         from .models import UserTaskArtifact
 
+        self.flush_progress()
+        ids = [self.pk, *self._ancestor_ids()]
         with transaction.atomic():
-            for pk in [self.pk, *self._ancestor_ids()]:
+            for pk in ids:
                 if self._finish(pk, UserTaskState.FAILED):
                     UserTaskArtifact.objects.create(status_id=pk, name="Error", text=str(message))
-        self._refresh()
+            self._sync(ids)
 
     def succeed(self) -> None:
         """Fill the remaining steps and succeed; the parent succeeds once all its children have."""
-        self.refresh_from_db(fields=["state", "completed_steps", "total_steps"])
+        self.flush_progress()
+        self.refresh_from_db(fields=["state", "completed_steps", "total_steps"])  # type: ignore[attr-defined]
         if self.state in FINISHED_STATES:
             return
         if self.completed_steps < self.total_steps:
             self._add_steps("completed_steps", self.total_steps - self.completed_steps)
         finished = self._finish(self.pk, UserTaskState.SUCCEEDED)
-        self._refresh()
+        self._sync(())
         if not finished or self.parent_id is None:
             return
         siblings = self._rows().filter(parent_id=self.parent_id)
@@ -203,12 +286,12 @@ class StatusLifecycle:
         if self.is_container:
             for child in self._rows().filter(parent_id=self.pk):
                 child.cancel(revoke=revoke)
-        self.refresh_from_db(fields=["state"])
+        self.refresh_from_db(fields=["state"])  # type: ignore[attr-defined]
         waiting = not self.is_container and self.state in _WAITING
         if self._finish(self.pk, UserTaskState.CANCELED) and waiting and revoke:
             task_id = self.task_id
             transaction.on_commit(lambda: revoke_task(task_id), robust=True)
-        self._refresh()
+        self._sync(())
 
 
 def announce_stopped(model: Any, pk: int) -> None:
@@ -228,3 +311,6 @@ def revoke_task(task_id: str) -> None:
         current_app.control.revoke(task_id)
     except Exception:  # the row is Canceled either way; the task notices at its next call
         logger.warning("Could not revoke task %s", task_id, exc_info=True)
+
+
+__all__ = ["StatusLifecycle", "announce", "write"]

@@ -57,6 +57,7 @@ class UserTaskStatus(StatusLifecycle, models.Model):
     attempts = models.PositiveIntegerField(default=1, help_text="How many times execution was attempted")
     created = models.DateTimeField(auto_now_add=True, db_index=False)
     modified = models.DateTimeField(auto_now=True, help_text="Last change, progress or worker heartbeat")
+    seq = models.PositiveBigIntegerField(default=0, help_text="Grows with every change; orders live events")
 
     class Meta:
         verbose_name_plural = "user task statuses"

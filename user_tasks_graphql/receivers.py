@@ -1,14 +1,35 @@
-"""Django model signal receivers: an artifact's stored file goes when its row goes."""
+"""Django model signal receivers: artifacts publish their status, deletions are announced, and an
+artifact's stored file goes when its row goes."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.db import transaction
-from django.db.models.signals import post_delete
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from .models import UserTaskArtifact
+from .events import deletion_event
+from .lifecycle import announce, write
+from .models import UserTaskArtifact, UserTaskStatus
+from .publish import publish_events
+
+
+@receiver(post_save, sender=UserTaskArtifact, dispatch_uid="user_tasks_graphql.artifact_saved")
+def artifact_saved(sender: Any, instance: UserTaskArtifact, created: bool, **kwargs: Any) -> None:
+    """A new artifact is a change of its status: write pending progress first, then publish."""
+    status = instance._state.fields_cache.get("status")
+    if status is not None:
+        status.flush_progress()
+    write(UserTaskStatus.objects.filter(pk=instance.status_id))
+    announce([instance.status_id])
+
+
+@receiver(post_delete, sender=UserTaskStatus, dispatch_uid="user_tasks_graphql.status_deleted")
+def status_deleted(sender: Any, instance: UserTaskStatus, **kwargs: Any) -> None:
+    """Tell live subscribers the status is gone (their subscription completes)."""
+    event = deletion_event(instance)
+    transaction.on_commit(lambda: publish_events([event]), robust=True)
 
 
 @receiver(post_delete, sender=UserTaskArtifact, dispatch_uid="user_tasks_graphql.delete_artifact_file")

@@ -19,6 +19,9 @@ from celery.signals import (
     task_prerun,
     task_revoked,
     task_success,
+    worker_init,
+    worker_process_init,
+    worker_process_shutdown,
 )
 from django.db import close_old_connections, transaction
 
@@ -26,6 +29,8 @@ from .canvas import create_rows
 from .exceptions import TaskCanceledException
 from .heartbeat import heartbeat
 from .messages import parse_message
+from .progress import flusher
+from .publish import publisher
 from .states import UserTaskState
 from .tasks import UserTaskMixin
 
@@ -57,6 +62,18 @@ def _close_old_connections() -> None:
         return
     if not in_atomic:
         close_old_connections()
+
+
+@worker_process_init.connect(dispatch_uid="user_tasks_graphql.worker_process_init")
+@worker_init.connect(dispatch_uid="user_tasks_graphql.worker_init")
+def enable_worker_threads(**kwargs: Any) -> None:
+    """In a worker, increments a quiet task left in memory are written by a background thread."""
+    flusher.enabled = True
+
+
+@worker_process_shutdown.connect(dispatch_uid="user_tasks_graphql.worker_process_shutdown")
+def flush_kept_events(**kwargs: Any) -> None:
+    publisher.flush()
 
 
 @task_prerun.connect(dispatch_uid="user_tasks_graphql.start_user_task")
@@ -97,7 +114,8 @@ def task_failed(
     """Fail the status with the error text for the user (a cancel keeps Canceled)."""
     if not isinstance(sender, UserTaskMixin) or isinstance(exception, TaskCanceledException):
         return
-    status = _status_for(task_id)
+    cached = getattr(sender.request, "_user_task_status", None)
+    status = cached if cached is not None and cached.task_id == task_id else _status_for(task_id)
     if status is not None:
         status.fail(str(exception) or type(exception).__name__)
 

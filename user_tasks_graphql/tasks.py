@@ -84,11 +84,16 @@ class UserTaskMixin:
         return super().apply_async(args, kwargs, **options)  # type: ignore[misc]
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        """Do not run the body of a task canceled before it started."""
+        """Skip the body of a task canceled before it started; write its last progress after."""
         running_as_task = self.request.id and not self.request.called_directly
-        if running_as_task and self.status.state == UserTaskState.CANCELED:
+        if not running_as_task:
+            return super().__call__(*args, **kwargs)  # type: ignore[misc]
+        if self.status.state == UserTaskState.CANCELED:
             raise TaskCanceledException(f"Task {self.request.id} was canceled before it started")
-        return super().__call__(*args, **kwargs)  # type: ignore[misc]
+        try:
+            return super().__call__(*args, **kwargs)  # type: ignore[misc]
+        finally:
+            self.status.flush_progress()
 
     def retry(self, *args: Any, **kwargs: Any) -> Any:
         """Record the retry before Celery publishes it, so the next attempt cannot start first."""

@@ -13,6 +13,12 @@ from .factories import make_container, make_status, reload
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def write_every_increment(settings: Any) -> None:
+    """These tests check the arithmetic of each write; coalescing has its own tests."""
+    settings.USER_TASKS_PROGRESS_INTERVAL = 0
+
+
 @pytest.fixture
 def revoked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []

@@ -45,3 +45,22 @@ def filter_q(filters: UserTaskStatusFilter | None) -> Q:
     if filters.created_before is not None:
         q &= Q(created__lt=filters.created_before)
     return q
+
+
+def event_matches(filters: UserTaskStatusFilter | None, event: dict) -> bool:
+    """The same filter, applied to a live event (``filter_q`` for rows)."""
+    filters = filters or UserTaskStatusFilter()
+    if filters.state is not None and event["state"] not in {UserTaskState(s).value for s in filters.state}:
+        return False
+    if filters.name_contains is not None and filters.name_contains.casefold() not in event["name"].casefold():
+        return False
+    if filters.task_class is not None and event["task_class"] != filters.task_class:
+        return False
+    if filters.active is not None and (event["state"] in ACTIVE_STATES) != filters.active:
+        return False
+    if filters.top_level is not False and event.get("parent_uuid") is not None:
+        return False
+    created = datetime.datetime.fromisoformat(event["created"])
+    if filters.created_after is not None and not created > filters.created_after:
+        return False
+    return filters.created_before is None or created < filters.created_before

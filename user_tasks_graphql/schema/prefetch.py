@@ -30,6 +30,9 @@ class LoadPlan:
     select_related: set[str] = field(default_factory=set)
     prefetch: dict[str, type[Model]] = field(default_factory=dict)
 
+    def key(self) -> str:
+        return f"{sorted(self.select_related)}|{sorted(self.prefetch)}"
+
     def apply(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         if self.select_related:
             queryset = queryset.select_related(*sorted(self.select_related))

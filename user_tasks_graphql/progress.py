@@ -1,0 +1,79 @@
+"""Coalescing of progress: increments within ``USER_TASKS_PROGRESS_INTERVAL`` are summed in memory
+and written (and published) once, so a tight loop of ``increment_completed_steps()`` costs one
+UPDATE per interval instead of one per call. Increments left over when a task goes quiet are
+flushed by a per-process thread in workers."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import weakref
+from typing import TYPE_CHECKING
+
+from . import conf
+
+if TYPE_CHECKING:
+    from .lifecycle import StatusLifecycle
+
+logger = logging.getLogger(__name__)
+
+
+class ProgressBuffer:
+    """Steps counted but not yet written, for one status object."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.pending = 0
+        self.last_flush = 0.0
+
+    def add(self, steps: int) -> bool:
+        """Count ``steps``; True when the interval has passed and they should be written now."""
+        with self.lock:
+            self.pending += steps
+            return time.monotonic() - self.last_flush >= conf.progress_interval()
+
+    def take(self) -> int:
+        with self.lock:
+            steps, self.pending = self.pending, 0
+            self.last_flush = time.monotonic()
+            return steps
+
+    def overdue(self) -> bool:
+        with self.lock:
+            return self.pending > 0 and time.monotonic() - self.last_flush >= conf.progress_interval()
+
+
+class TrailingFlusher:
+    """Writes increments a quiet task left in memory; runs only in worker processes."""
+
+    def __init__(self) -> None:
+        self._statuses: weakref.WeakSet[StatusLifecycle] = weakref.WeakSet()
+        self._lock = threading.Lock()
+        self._pid = 0
+        self.enabled = False
+
+    def watch(self, status: StatusLifecycle) -> None:
+        if not self.enabled:
+            return
+        with self._lock:
+            self._statuses.add(status)
+            if self._pid != os.getpid():
+                self._pid = os.getpid()
+                threading.Thread(target=self._run, name="user-tasks-progress", daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(max(conf.progress_interval(), 0.05))
+            with self._lock:
+                statuses = list(self._statuses)
+            for status in statuses:
+                if status.progress_buffer().overdue():
+                    try:
+                        status.flush_progress()
+                    except Exception:
+                        logger.warning("Could not write a task's progress", exc_info=True)
+
+
+flusher = TrailingFlusher()

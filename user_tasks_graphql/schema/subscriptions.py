@@ -1,0 +1,130 @@
+"""Subscriptions: one task's state (snapshot first, then each newer event, then complete), and
+every change to the tasks a viewer can see."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import strawberry
+from asgiref.sync import sync_to_async
+from strawberry.types import Info
+
+from ..events import ALL_GROUP, EVENT_TYPE, status_group, user_group
+from ..models import UserTaskStatus
+from ..permissions import VIEW_STATUS, can, visible_statuses
+from .context import viewer
+from .errors import not_found
+from .filters import UserTaskStatusFilter, event_matches
+from .live import GroupRefresher, LatestEvents, loader
+from .prefetch import plan_for
+from .queries import load_status
+from .types import UserTaskStatusType
+
+
+def _consumer(info: Info) -> Any:
+    context = info.context
+    return context["ws"] if isinstance(context, dict) else context.ws
+
+
+def _visible(user: Any, status_uuid: uuid.UUID) -> bool:
+    status = visible_statuses(user).filter(uuid=status_uuid).first()
+    return status is not None and can(user, VIEW_STATUS, status)
+
+
+def _sees_everything(user: Any) -> bool:
+    from django.conf import settings
+
+    return bool(user.is_superuser or getattr(settings, "USER_TASKS_VISIBLE_STATUSES", None))
+
+
+async def _one_status(info: Info, status_uuid: uuid.UUID) -> AsyncGenerator[UserTaskStatusType, None]:
+    ws = _consumer(info)
+    user = await sync_to_async(viewer)(info)
+    if not await sync_to_async(_visible)(user, status_uuid):
+        raise not_found()
+    selections = info.selected_fields[0].selections
+    plan = plan_for(UserTaskStatus, selections)
+    key = str(status_uuid)
+    groups = [status_group(status_uuid)]
+    async with ws.listen_to_channel(EVENT_TYPE, groups=groups) as messages:
+        # already in the group: nothing published from here on can be missed
+        snapshot = await sync_to_async(load_status)(info, status_uuid, selections)
+        if snapshot is None:
+            return
+        yield UserTaskStatusType(instance=snapshot)
+        if snapshot.is_finished:
+            return
+        async with (
+            LatestEvents(messages, lambda m: m["uuid"] == key) as events,
+            GroupRefresher(ws.channel_layer, ws.channel_name, groups),
+        ):
+            events.seen(key, snapshot.seq)
+            async for event in events:
+                if event["deleted"]:
+                    return
+                status = await loader.load(event, plan)
+                if status is None:
+                    return
+                events.seen(key, status.seq)
+                yield UserTaskStatusType(instance=status)
+                if status.is_finished:
+                    return
+
+
+async def _many_statuses(info: Info, filters: UserTaskStatusFilter | None) -> AsyncGenerator[UserTaskStatusType, None]:
+    ws = _consumer(info)
+    user = await sync_to_async(viewer)(info)
+    plan = plan_for(UserTaskStatus, info.selected_fields[0].selections)
+    everything = await sync_to_async(_sees_everything)(user)
+    groups = [ALL_GROUP] if everything else [user_group(user.pk)]
+    visible: dict[int, bool] = {}
+
+    def accept(message: dict[str, Any]) -> bool:
+        if message["deleted"] or not event_matches(filters, message):
+            return False
+        return everything or message["user_id"] == user.pk
+
+    async with (
+        ws.listen_to_channel(EVENT_TYPE, groups=groups) as messages,
+        LatestEvents(messages, accept) as events,
+        GroupRefresher(ws.channel_layer, ws.channel_name, groups),
+    ):
+        async for event in events:
+            if not user.is_superuser and event["user_id"] != user.pk:
+                if event["id"] not in visible:  # widened visibility: ask once per status
+                    visible[event["id"]] = await sync_to_async(_visible)(user, uuid.UUID(event["uuid"]))
+                if not visible[event["id"]]:
+                    continue
+            status = await loader.load(event, plan)
+            if status is not None:
+                yield UserTaskStatusType(instance=status)
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        description=(
+            "The current state of one task at once, then every change (progress, state, stateText, name,\n"
+            "attempts, new artifacts), newest state wins when events arrive faster than the client reads.\n"
+            "Completes after sending a finished state. NOT_FOUND error for a missing or invisible task.\n"
+            "A task's artifacts are stored before its finished state is published, so the finished event lists\n"
+            "them. An event may repeat the previous state. If the task is deleted, the subscription completes."
+        )
+    )
+    async def user_task_status(self, info: Info, uuid: uuid.UUID) -> AsyncGenerator[UserTaskStatusType, None]:
+        async for status in _one_status(info, uuid):
+            yield status
+
+    @strawberry.subscription(
+        description=(
+            "Every change to any status visible to the viewer, new tasks included, matching the filter\n"
+            "(topLevel defaults to true here too). Never completes on its own."
+        )
+    )
+    async def user_task_statuses(
+        self, info: Info, filters: UserTaskStatusFilter | None = None
+    ) -> AsyncGenerator[UserTaskStatusType, None]:
+        async for status in _many_statuses(info, filters):
+            yield status
