@@ -25,6 +25,13 @@ def artifact_saved(sender: Any, instance: UserTaskArtifact, created: bool, **kwa
     announce([instance.status_id])
 
 
+@receiver(post_save, sender=UserTaskStatus, dispatch_uid="user_tasks_graphql.status_created")
+def status_created(sender: Any, instance: UserTaskStatus, created: bool, **kwargs: Any) -> None:
+    """A new task is news for its owner's task list."""
+    if created:
+        announce([instance.pk])
+
+
 @receiver(post_delete, sender=UserTaskStatus, dispatch_uid="user_tasks_graphql.status_deleted")
 def status_deleted(sender: Any, instance: UserTaskStatus, **kwargs: Any) -> None:
     """Tell live subscribers the status is gone (their subscription completes)."""
