@@ -8,6 +8,7 @@ export DJANGO_SETTINGS_MODULE ?= tests.settings
 # The integration suite needs PostgreSQL and Redis; these defaults match a local install.
 INTEGRATION_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/test)
 INTEGRATION_REDIS_URL ?= redis://127.0.0.1:6379/14
+INTEGRATION_LAYER_URL ?= redis://127.0.0.1:6379/13
 
 .PHONY: install test test-unit test-integration lint schema contract demo bench bench-full clean
 
@@ -17,7 +18,12 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+JS_CLIENTS := tests/js/node_modules/.installed
+$(JS_CLIENTS): tests/js/package.json tests/js/package-lock.json
+	npm ci --prefix tests/js --no-audit --no-fund --silent
+	touch $(JS_CLIENTS)
+
+install: $(STAMP) $(JS_CLIENTS)
 
 ## Every test: unit tests (in-process), then the integration suite (real workers, Redis, PostgreSQL).
 test: test-unit test-integration
@@ -25,9 +31,10 @@ test: test-unit test-integration
 test-unit: $(STAMP)
 	$(PY) -m pytest tests/unit
 
-test-integration: $(STAMP)
+test-integration: $(STAMP) $(JS_CLIENTS)
 	DATABASE_URL=$(INTEGRATION_DATABASE_URL) TEST_CELERY_BROKER_URL=$(INTEGRATION_REDIS_URL) \
-	TEST_CELERY_RESULT_BACKEND=$(INTEGRATION_REDIS_URL) $(PY) -m pytest tests/integration
+	TEST_CELERY_RESULT_BACKEND=$(INTEGRATION_REDIS_URL) TEST_CHANNEL_REDIS_URL=$(INTEGRATION_LAYER_URL) \
+	$(PY) -m pytest tests/integration
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

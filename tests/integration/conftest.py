@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -33,7 +34,7 @@ def _missing(reason: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def services(django_db_setup: Any, django_db_blocker: Any) -> dict[str, str]:
+def services(django_db_setup: Any, django_db_blocker: Any) -> Iterator[dict[str, str]]:
     """URLs of the PostgreSQL test database and the Redis database the workers share with us."""
     broker = celery_app.conf.broker_url or ""
     if not broker.startswith("redis://"):
@@ -50,7 +51,16 @@ def services(django_db_setup: Any, django_db_blocker: Any) -> dict[str, str]:
             f"postgres://{params['USER']}:{params['PASSWORD'] or ''}@{params['HOST'] or '127.0.0.1'}:"
             f"{params['PORT'] or 5432}/{params['NAME']}"
         )
-    return {"broker": broker, "database": database_url}
+    channels = os.environ.get("TEST_CHANNEL_REDIS_URL", "")
+    if not channels.startswith("redis://"):
+        _missing("no Redis channel layer: run `make test-integration` (sets TEST_CHANNEL_REDIS_URL)")
+    yield {"broker": broker, "database": database_url, "channels": channels}
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        # processes killed on purpose may leave sessions behind; the test database must be droppable
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
 
 
 @dataclass
@@ -80,6 +90,20 @@ class Worker:
                 self.kill()
 
 
+def service_environment(services: dict[str, str], **env: str) -> dict[str, str]:
+    """What a worker or server process needs to share the test's database, broker and layer."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": services["database"],
+        "TEST_CELERY_BROKER_URL": services["broker"],
+        "TEST_CELERY_RESULT_BACKEND": services["broker"],
+        "TEST_CHANNEL_REDIS_URL": services["channels"],
+        "PYTHONPATH": str(REPO),
+        **env,
+    }
+
+
 @pytest.fixture
 def start_worker(services: dict[str, str], tmp_path: Path) -> Iterator[Callable[..., Worker]]:
     """Start ``celery worker`` processes (prefork, 2 children) against the test services."""
@@ -88,15 +112,7 @@ def start_worker(services: dict[str, str], tmp_path: Path) -> Iterator[Callable[
     def start(concurrency: int = 2, **env: str) -> Worker:
         redis.Redis.from_url(services["broker"]).flushdb()
         log = tmp_path / f"worker-{uuid.uuid4().hex[:8]}.log"
-        environment = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "tests.settings",
-            "DATABASE_URL": services["database"],
-            "TEST_CELERY_BROKER_URL": services["broker"],
-            "TEST_CELERY_RESULT_BACKEND": services["broker"],
-            "PYTHONPATH": str(REPO),
-            **env,
-        }
+        environment = service_environment(services, **env)
         command = [
             sys.executable,
             "-m",
@@ -153,3 +169,90 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, what: str = "c
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout}s waiting for {what}")
         time.sleep(0.05)
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen[bytes]
+    log: Path
+    port: int
+
+    @property
+    def http(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/graphql/"
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def start_server(services: dict[str, str], tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    """Start the example site under uvicorn (HTTP and websockets) against the test services."""
+    started: list[Server] = []
+
+    def start(port: int | None = None, **env: str) -> Server:
+        port = port or free_port()
+        log = tmp_path / f"server-{port}-{uuid.uuid4().hex[:6]}.log"
+        command = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "example_site.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--ws",
+            "websockets",
+            "--no-access-log",
+        ]
+        with log.open("wb") as sink:
+            process = subprocess.Popen(
+                command,
+                cwd=REPO,
+                env=service_environment(services, **env),
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        server = Server(process, log, port)
+        started.append(server)
+        deadline = time.monotonic() + 30
+        while "Application startup complete" not in server.output() and "Uvicorn running" not in server.output():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"uvicorn did not start:\n{server.output()[-4000:]}")
+            time.sleep(0.1)
+        return server
+
+    yield start
+    for server in started:
+        if server.process.poll() is None:
+            os.killpg(server.process.pid, signal.SIGTERM)
+            try:
+                server.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.process.pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def server(start_server: Callable[..., Server]) -> Server:
+    return start_server()
+
+
+def session_cookie(user: Any) -> str:
+    """A real session for ``user`` in the shared database: what a browser would send."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client.cookies["sessionid"].value
