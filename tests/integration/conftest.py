@@ -55,12 +55,6 @@ def services(django_db_setup: Any, django_db_blocker: Any) -> Iterator[dict[str,
     if not channels.startswith("redis://"):
         _missing("no Redis channel layer: run `make test-integration` (sets TEST_CHANNEL_REDIS_URL)")
     yield {"broker": broker, "database": database_url, "channels": channels}
-    with django_db_blocker.unblock(), connection.cursor() as cursor:
-        # processes killed on purpose may leave sessions behind; the test database must be droppable
-        cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
 
 
 @dataclass
