@@ -15,6 +15,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
+def redis_url() -> str:
+    """The Redis database the benchmarks may use (and flush): ``BENCH_REDIS_URL``."""
+    return os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
+
+
 @contextmanager
 def django_test_database() -> Iterator[None]:
     """Set up Django with the test settings and a fresh test database, dropped afterwards."""
@@ -29,6 +34,14 @@ def django_test_database() -> Iterator[None]:
     try:
         yield
     finally:
+        from django.db import connection
+
+        if connection.vendor == "postgresql":  # threads and servers the benchmarks started
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
         teardown_databases(old, verbosity=0)
 
 

@@ -22,12 +22,13 @@ def main() -> None:
     options = parser.parse_args()
     repeat = 300 if options.quick else 3000
     with django_test_database():
-        from bench import list_query, update_cost
+        from bench import e2e_latency, list_query, update_cost
 
         command = "python bench/run.py" + (" --quick" if options.quick else "")
         print(f"Run {datetime.date.today().isoformat()} (`{command}`)\n")
-        print(update_cost.run(repeat), end="\n\n")
-        print(list_query.run(20 if options.quick else 100), flush=True)
+        print(update_cost.run(repeat, steps=2_000 if options.quick else 10_000), end="\n\n", flush=True)
+        print(list_query.run(20 if options.quick else 100), end="\n\n", flush=True)
+        print(e2e_latency.run(seconds=5 if options.quick else 20), flush=True)
 
 
 if __name__ == "__main__":

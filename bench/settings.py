@@ -1,5 +1,7 @@
 """Bench settings: the test project plus django-user-tasks and DRF, to measure both side by side."""
 
+import os
+
 from tests.settings import *  # noqa: F403
 
 INSTALLED_APPS = [*INSTALLED_APPS, "rest_framework", "user_tasks"]  # noqa: F405
@@ -11,3 +13,14 @@ REST_FRAMEWORK = {
 }
 DEBUG = False
 USER_TASKS_GRAPHQL_INTROSPECTION = False
+
+BENCH_REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            "hosts": [{"address": BENCH_REDIS_URL, "socket_timeout": 30, "max_connections": 2000}],
+            "capacity": 1000,
+        },
+    }
+}

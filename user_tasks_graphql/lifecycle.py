@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.db.models import Case, F, PositiveIntegerField, Value, When
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from .events import load_events
@@ -118,9 +119,9 @@ class StatusLifecycle:
             raise TaskCanceledException(f"The status of task {self.task_id} was deleted") from exc
         self.completed_steps += self.progress_buffer().pending
 
-    def _finish(self, pk: int, state: UserTaskState) -> bool:
+    def _finish(self, pk: int, state: UserTaskState, **changes: Any) -> bool:
         """Move one row from an active to a final state; True if this call did it."""
-        if write(self._rows().filter(pk=pk, state__in=ACTIVE_STATES), state=state):
+        if write(self._rows().filter(pk=pk, state__in=ACTIVE_STATES), state=state, **changes):
             transaction.on_commit(lambda: announce_stopped(type(self), pk), robust=True)
             return True
         return False
@@ -148,14 +149,16 @@ class StatusLifecycle:
         Calls within ``USER_TASKS_PROGRESS_INTERVAL`` are summed and written together;
         ``completed_steps`` on this object is always the current count.
         """
-        self._check_steps(steps)
-        buffer = self.progress_buffer()
+        if type(steps) is not int or steps < 0:
+            self._check_steps(steps)
         self.completed_steps += steps
-        if buffer.add(steps):
+        write_now, first_waiting = self.progress_buffer().add(steps)
+        if write_now:
             self.flush_progress()
-        else:
+        elif first_waiting:
             flusher.watch(self)
-        self._raise_if_canceled()
+        if self.state == UserTaskState.CANCELED and not self.is_container:
+            self._raise_if_canceled()
 
     def flush_progress(self) -> None:
         """Write the increments counted in memory (every other change calls this first)."""
@@ -265,10 +268,14 @@ class StatusLifecycle:
         self.refresh_from_db(fields=["state", "completed_steps", "total_steps"])  # type: ignore[attr-defined]
         if self.state in FINISHED_STATES:
             return
-        if self.completed_steps < self.total_steps:
-            self._add_steps("completed_steps", self.total_steps - self.completed_steps)
-        finished = self._finish(self.pk, UserTaskState.SUCCEEDED)
-        self._sync(())
+        missing = max(0, self.total_steps - self.completed_steps)
+        finished = self._finish(
+            self.pk, UserTaskState.SUCCEEDED, completed_steps=Greatest(F("completed_steps"), F("total_steps"))
+        )
+        touched = self._ancestor_ids() if finished and missing else []
+        if touched:
+            write(self._rows().filter(pk__in=touched), completed_steps=F("completed_steps") + missing)
+        self._sync(touched)  # one event per row for the whole change
         if not finished or self.parent_id is None:
             return
         siblings = self._rows().filter(parent_id=self.parent_id)

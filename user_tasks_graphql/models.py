@@ -13,7 +13,7 @@ from django.db import models
 
 from .conf import artifact_storage
 from .lifecycle import StatusLifecycle
-from .states import FINISHED_STATES, UserTaskState
+from .states import FINISHED_STATES, STATE_BY_VALUE, UserTaskState
 
 CONTAINER_TASK_CLASSES = ("celery.chain", "celery.group", "celery.chord")
 
@@ -79,7 +79,7 @@ class UserTaskStatus(StatusLifecycle, models.Model):
         """The custom text from set_state() while running, else the translated state name."""
         if self.state == UserTaskState.IN_PROGRESS and self.state_text:
             return self.state_text
-        return str(UserTaskState(self.state).label)
+        return str(STATE_BY_VALUE[self.state].label)
 
     @property
     def percent_complete(self) -> float:

@@ -27,22 +27,25 @@ class ProgressBuffer:
         self.lock = threading.Lock()
         self.pending = 0
         self.last_flush = 0.0
+        self.interval = conf.progress_interval()
 
-    def add(self, steps: int) -> bool:
-        """Count ``steps``; True when the interval has passed and they should be written now."""
+    def add(self, steps: int) -> tuple[bool, bool]:
+        """Count ``steps``: (write now, first steps waiting since the last write)."""
         with self.lock:
+            first = self.pending == 0
             self.pending += steps
-            return time.monotonic() - self.last_flush >= conf.progress_interval()
+            return time.monotonic() - self.last_flush >= self.interval, first
 
     def take(self) -> int:
         with self.lock:
             steps, self.pending = self.pending, 0
             self.last_flush = time.monotonic()
+            self.interval = conf.progress_interval()
             return steps
 
     def overdue(self) -> bool:
         with self.lock:
-            return self.pending > 0 and time.monotonic() - self.last_flush >= conf.progress_interval()
+            return self.pending > 0 and time.monotonic() - self.last_flush >= self.interval
 
 
 class TrailingFlusher:
@@ -65,7 +68,7 @@ class TrailingFlusher:
 
     def _run(self) -> None:
         while True:
-            time.sleep(max(conf.progress_interval(), 0.05))
+            time.sleep(max(conf.progress_interval() / 4, 0.01))
             with self._lock:
                 statuses = list(self._statuses)
             for status in statuses:

@@ -93,9 +93,7 @@ class Publisher:
         layer = get_channel_layer()
         if layer is None:
             return
-        for event in events:
-            for group in groups_for(event):
-                await layer.group_send(group, event)
+        await asyncio.gather(*(layer.group_send(group, event) for event in events for group in groups_for(event)))
 
     def _failed(self, exc: BaseException) -> None:
         now = time.monotonic()

@@ -104,12 +104,18 @@ class EventLoader:
 
     def __init__(self, size: int = 512) -> None:
         self._loads: OrderedDict[tuple[int, int, str], asyncio.Future[UserTaskStatus | None]] = OrderedDict()
+        self._built: OrderedDict[tuple[int, int, str], UserTaskStatus] = OrderedDict()
         self._size = size
 
     async def load(self, event: dict[str, Any], plan: LoadPlan) -> UserTaskStatus | None:
-        if not plan.select_related and not plan.prefetch:
-            return status_from_event(event)
         key = (event["id"], event["seq"], plan.key())
+        if not plan.select_related and not plan.prefetch:
+            built = self._built.get(key)
+            if built is None:
+                built = self._built[key] = status_from_event(event)
+                while len(self._built) > self._size:
+                    self._built.popitem(last=False)
+            return built
         future = self._loads.get(key)
         if future is None or future.get_loop() is not asyncio.get_running_loop():
             future = asyncio.get_running_loop().create_future()

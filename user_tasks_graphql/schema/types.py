@@ -16,7 +16,7 @@ from django.core.files.storage import FileSystemStorage
 from django.urls import NoReverseMatch, reverse
 
 from ..models import UserTaskArtifact, UserTaskStatus
-from ..states import UserTaskState
+from ..states import STATE_BY_VALUE, UserTaskState
 
 if TYPE_CHECKING:
     pass
@@ -34,7 +34,7 @@ def opaque_id(kind: str, value: uuid.UUID | str) -> strawberry.ID:
 
 
 def _state(status: UserTaskStatus) -> UserTaskState:
-    return UserTaskState(status.state)
+    return STATE_BY_VALUE[status.state]
 
 
 @strawberry.type(name="UserTaskStatus")

@@ -1,0 +1,210 @@
+"""Worker update to websocket client: latency and delivery for many subscribers of one task.
+
+A real uvicorn server, the Redis channel layer and PostgreSQL; the task's updates come from this
+process through the same code a Celery worker runs. Baseline, in the same run: a raw Redis
+PUBLISH to the same number of Redis subscribers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+
+import redis.asyncio as aioredis
+import websockets
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test import Client
+from websockets.typing import Subprotocol
+
+from bench.harness import REPO, Timing, redis_url, report
+
+QUERY = "subscription($u: UUID!) { userTaskStatus(uuid: $u) { completedSteps state modified } }"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _start_server(port: int) -> subprocess.Popen[bytes]:
+    params = connection.settings_dict
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "DATABASE_URL": f"postgres://{params['USER']}:{params['PASSWORD'] or ''}@{params['HOST'] or '127.0.0.1'}:"
+        f"{params['PORT'] or 5432}/{params['NAME']}",
+        "PYTHONPATH": str(REPO),
+    }
+    profile = os.environ.get("BENCH_PROFILE_SERVER")  # a path: profile the server with cProfile
+    command = [sys.executable, *(["-m", "cProfile", "-o", profile] if profile else []), "-m", "uvicorn",
+               "example_site.asgi:application", "--port", str(port), "--ws", "websockets", "--no-access-log",
+               "--log-level", "warning", *os.environ.get("BENCH_SERVER_ARGS", "").split()]  # fmt: skip
+    process = subprocess.Popen(command, cwd=REPO, env=env, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return process
+        time.sleep(0.1)
+    raise RuntimeError("uvicorn did not start")
+
+
+async def _subscriber(
+    url: str, origin: str, cookie: str, status_uuid: str, received: list[tuple[float, dict]], close: asyncio.Event
+) -> None:
+    """One SPA tab: it keeps its socket open after the task finishes (as a tab with other subscriptions does)."""
+    headers = {"Origin": origin, "Cookie": f"sessionid={cookie}"}
+    async with websockets.connect(
+        url, subprotocols=[Subprotocol("graphql-transport-ws")], additional_headers=headers
+    ) as ws:
+        await ws.send(json.dumps({"type": "connection_init"}))
+        await ws.recv()
+        await ws.send(
+            json.dumps({"id": "1", "type": "subscribe", "payload": {"query": QUERY, "variables": {"u": status_uuid}}})
+        )
+        async for raw in ws:
+            message = json.loads(raw)
+            if message["type"] == "complete":
+                await close.wait()
+                return
+            if message["type"] == "next":
+                received.append((time.time(), message["payload"]["data"]["userTaskStatus"]))
+
+
+def _percentiles(name: str, samples: list[float]) -> Timing:
+    return Timing(name, samples or [float("nan")])
+
+
+async def _ours(subscribers: int, rate: float, seconds: float) -> tuple[list[Timing], str]:
+    from asgiref.sync import sync_to_async
+
+    from user_tasks_graphql.models import UserTaskStatus
+
+    port = _free_port()
+    server = _start_server(port)
+    try:
+        user = await sync_to_async(get_user_model().objects.create_user)(f"e2e-{uuid.uuid4().hex[:6]}")
+
+        def login() -> str:
+            client = Client()
+            client.force_login(user)
+            return client.cookies["sessionid"].value
+
+        cookie = await sync_to_async(login)()
+        updates = int(rate * seconds)
+        status = await UserTaskStatus.objects.acreate(
+            user=user,
+            task_id=str(uuid.uuid4()),
+            task_class="bench.e2e",
+            name="e2e",
+            total_steps=updates,
+            state="In Progress",
+        )
+        streams: list[list[tuple[float, dict]]] = [[] for _ in range(subscribers)]
+        url, origin = f"ws://127.0.0.1:{port}/graphql/", f"http://127.0.0.1:{port}"
+        close = asyncio.Event()
+        clients = [asyncio.create_task(_subscriber(url, origin, cookie, str(status.uuid), s, close)) for s in streams]
+        while sum(1 for s in streams if s) < subscribers:  # every snapshot arrived: all are listening
+            await asyncio.sleep(0.05)
+        increments: list[float] = []
+
+        def work() -> None:
+            for step in range(updates):
+                time.sleep(max(0.0, status_start + step / rate - time.monotonic()))
+                increments.append(time.time())
+                status.increment_completed_steps()
+            status.succeed()
+
+        from user_tasks_graphql.progress import flusher
+
+        flusher.enabled = True  # as in a Celery worker: steps left waiting are written on time
+        status_start = time.monotonic()
+        await asyncio.to_thread(work)
+        while not all(s and s[-1][1]["state"] == "SUCCEEDED" for s in streams):
+            await asyncio.sleep(0.05)
+        close.set()
+        await asyncio.wait_for(asyncio.gather(*clients), 30)
+    finally:
+        os.killpg(server.pid, signal.SIGINT if os.environ.get("BENCH_PROFILE_SERVER") else signal.SIGTERM)
+        try:
+            server.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+    from datetime import datetime
+
+    event_latency, increment_latency = [], []
+    finished = 0
+    by_event: dict[str, list[float]] = {}
+    for stream in streams:
+        updates_seen = [(at, node) for at, node in stream[2:]]  # after the snapshot and one warm-up event
+        for at, node in updates_seen:
+            event_latency.append(at - datetime.fromisoformat(node["modified"]).timestamp())
+            by_event.setdefault(node["modified"], []).append(event_latency[-1])
+        for k, made in enumerate(increments[1:], start=2):
+            first = next((at for at, node in updates_seen if node["completedSteps"] >= k), None)
+            if first is not None:
+                increment_latency.append(first - made)
+        finished += bool(stream) and stream[-1][1]["state"] == "SUCCEEDED"
+    delivered = sum(len(s) - 1 for s in streams) / subscribers
+    if os.environ.get("BENCH_VERBOSE"):
+        for modified, values in sorted(by_event.items()):
+            print(modified, len(values), f"min {min(values) * 1000:.1f} max {max(values) * 1000:.1f}")
+    interval = getattr(settings, "USER_TASKS_PROGRESS_INTERVAL", 0.2)
+    note = (
+        f"{subscribers} subscribers, {updates} increments at {rate:g}/s then success. Subscribers that received the "
+        f"finished state: {finished}/{subscribers}. States received per subscriber: {delivered:.1f} (increments are "
+        f"coalesced into one write per {interval} s). The first update after subscribing is a warm-up, not counted."
+    )
+    return [
+        _percentiles("ours: database write to client receipt (per event)", event_latency),
+        _percentiles("ours: increment call to client receipt (includes coalescing wait)", increment_latency),
+    ], note
+
+
+async def _redis_baseline(subscribers: int, rate: float, seconds: float) -> Timing:
+    client = aioredis.Redis.from_url(redis_url(), max_connections=1000)
+    latencies: list[float] = []
+    channel = f"bench.e2e.{uuid.uuid4().hex}"
+
+    async def listen(ready: asyncio.Event) -> None:
+        pubsub = client.pubsub()
+        await pubsub.subscribe(channel)
+        ready.set()
+        async for message in pubsub.listen():
+            if message["type"] == "message":
+                if message["data"] == b"end":
+                    break
+                latencies.append(time.time() - float(message["data"]))
+        await pubsub.aclose()
+
+    events = [asyncio.Event() for _ in range(subscribers)]
+    listeners = [asyncio.create_task(listen(event)) for event in events]
+    await asyncio.gather(*(event.wait() for event in events))
+    start = time.monotonic()
+    for step in range(int(rate * seconds)):
+        await asyncio.sleep(max(0.0, start + step / rate - time.monotonic()))
+        await client.publish(channel, str(time.time()))
+    await client.publish(channel, "end")
+    await asyncio.gather(*listeners)
+    await client.aclose()
+    return Timing("baseline: raw Redis PUBLISH to subscriber", latencies)
+
+
+def run(subscribers: int = 100, rate: float = 10.0, seconds: float = 10.0) -> str:
+    baseline = asyncio.run(_redis_baseline(subscribers, rate, seconds))
+    ours, note = asyncio.run(_ours(subscribers, rate, seconds))
+    return (
+        report(f"End-to-end latency: {subscribers} subscribers of one task at {rate:g} updates/s", baseline, ours)
+        + "\n\n"
+        + note
+    )
