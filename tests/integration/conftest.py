@@ -34,7 +34,7 @@ def _missing(reason: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def services(django_db_setup: Any, django_db_blocker: Any) -> Iterator[dict[str, str]]:
+def services(django_db_setup: Any, django_db_blocker: Any) -> dict[str, str]:
     """URLs of the PostgreSQL test database and the Redis database the workers share with us."""
     broker = celery_app.conf.broker_url or ""
     if not broker.startswith("redis://"):
@@ -54,7 +54,7 @@ def services(django_db_setup: Any, django_db_blocker: Any) -> Iterator[dict[str,
     channels = os.environ.get("TEST_CHANNEL_REDIS_URL", "")
     if not channels.startswith("redis://"):
         _missing("no Redis channel layer: run `make test-integration` (sets TEST_CHANNEL_REDIS_URL)")
-    yield {"broker": broker, "database": database_url, "channels": channels}
+    return {"broker": broker, "database": database_url, "channels": channels}
 
 
 @dataclass
