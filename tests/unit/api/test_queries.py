@@ -154,3 +154,26 @@ def test_sql_queries_do_not_grow_with_the_page(as_superuser: Client, user: Any):
         UserTaskArtifact.objects.create(status=child, text="b")
     small, large = _page_query_count(as_superuser, 1), _page_query_count(as_superuser, 100)
     assert small == large <= 4, f"a page of 1 took {small} queries, a page of 100 took {large}"
+
+
+class SigningStorage:
+    """Stands in for S3: its URLs are signed and expire, so the API hands them out as they are."""
+
+    def url(self, name: str) -> str:
+        return f"https://bucket.example/{name}?X-Amz-Signature=abc"
+
+
+def test_file_url_from_a_signing_storage(as_user: Client, user: Any, monkeypatch: pytest.MonkeyPatch):
+    from django.core.files.storage import InMemoryStorage
+
+    storage = InMemoryStorage()
+    monkeypatch.setattr(storage, "url", SigningStorage().url)
+    field = UserTaskArtifact._meta.get_field("file")
+    monkeypatch.setattr(field, "storage", storage)
+    status = make_status(user)
+    artifact = UserTaskArtifact(status=status)
+    artifact.file.save("report.csv", ContentFile(b"x"))
+    result = gql(as_user, "query($u: UUID!) { userTaskArtifact(uuid: $u) { fileUrl } }", {"u": str(artifact.uuid)})
+    assert (
+        result.data["userTaskArtifact"]["fileUrl"] == f"https://bucket.example/{artifact.file.name}?X-Amz-Signature=abc"
+    )
