@@ -69,15 +69,27 @@ DATABASES = {
         default=f"sqlite:///{BASE_DIR / 'example_site.sqlite3'}", conn_max_age=600, conn_health_checks=True
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # the embedded worker writes from threads while the server reads: WAL and waiting, not "locked"
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
 TIME_ZONE = "UTC"
 STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "example_site" / "frontend" / "dist"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+LOGIN_REDIRECT_URL = "/"
 MEDIA_ROOT = os.environ.get("DJANGO_MEDIA_ROOT", str(BASE_DIR / "media"))
 MEDIA_URL = "media/"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Embedded mode (no Redis): the Celery worker runs in threads of the web server process.
+EMBEDDED_WORKER = os.environ.get("EMBEDDED_WORKER", "1" if not REDIS_URL else "0") == "1"
 
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL or "memory://")
 CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", REDIS_URL or "cache+memory://")

@@ -3,10 +3,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from user_tasks_graphql.schema import schema
+from example_site.demo.schema import schema
+from example_site.demo.views import spa
 from user_tasks_graphql.views import graphql_view
 
 urlpatterns = [
+    path("", spa, name="spa"),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("graphql/", graphql_view(schema), name="graphql"),

@@ -40,3 +40,4 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ACKS_LATE = os.environ.get("TEST_CELERY_ACKS_LATE", "1") == "1"
 
 USER_TASKS_GRAPHQL_INTROSPECTION = True
+EMBEDDED_WORKER = False
