@@ -54,7 +54,7 @@ def _start_canvas(info: Info, kind: str, children: int, steps: int, step_seconds
         container = UserTaskStatus.objects.get(task_id=group(*signatures).delay().id)
     else:  # a chain's and a chord's result is their last task's, whose row sits under the container
         result = chain(*signatures).delay() if kind == "chain" else chord(signatures[:-1])(signatures[-1])
-        container = UserTaskStatus.objects.get(task_id=result.id).parent
+        container = UserTaskStatus.objects.select_related("parent").get(task_id=result.id).parent  # type: ignore[assignment]
     return _as_selected(info, container)
 
 
