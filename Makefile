@@ -10,7 +10,7 @@ INTEGRATION_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5
 INTEGRATION_REDIS_URL ?= redis://127.0.0.1:6379/14
 INTEGRATION_LAYER_URL ?= redis://127.0.0.1:6379/13
 
-.PHONY: install test test-unit test-integration lint schema contract demo bench bench-full clean
+.PHONY: install test test-unit test-integration lint schema contract demo demo-worker bench bench-full clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,13 @@ $(JS_CLIENTS): tests/js/package.json tests/js/package-lock.json
 	npm ci --prefix tests/js --no-audit --no-fund --silent
 	touch $(JS_CLIENTS)
 
-install: $(STAMP) $(JS_CLIENTS)
+SPA := example_site/frontend/dist/.vite/manifest.json
+SPA_SOURCES := $(wildcard example_site/frontend/src/*) example_site/frontend/package-lock.json example_site/frontend/vite.config.ts
+$(SPA): $(SPA_SOURCES)
+	npm ci --prefix example_site/frontend --no-audit --no-fund --silent
+	npm run --prefix example_site/frontend build --silent
+
+install: $(STAMP) $(JS_CLIENTS) $(SPA)
 
 ## Every test: unit tests (in-process), then the integration suite (real workers, Redis, PostgreSQL).
 test: test-unit test-integration
@@ -31,7 +37,7 @@ test: test-unit test-integration
 test-unit: $(STAMP)
 	$(PY) -m pytest tests/unit
 
-test-integration: $(STAMP) $(JS_CLIENTS)
+test-integration: $(STAMP) $(JS_CLIENTS) $(SPA)
 	DATABASE_URL=$(INTEGRATION_DATABASE_URL) TEST_CELERY_BROKER_URL=$(INTEGRATION_REDIS_URL) \
 	TEST_CELERY_RESULT_BACKEND=$(INTEGRATION_REDIS_URL) TEST_CHANNEL_REDIS_URL=$(INTEGRATION_LAYER_URL) \
 	$(PY) -m pytest tests/integration
@@ -49,11 +55,18 @@ schema: $(STAMP)
 contract: $(STAMP)
 	$(PY) ../shared/tools/contract_check.py ../shared/reference/api-contract.graphql schema.graphql
 
-## The example site, embedded mode: SQLite, in-process worker, in-memory layers.
-demo: $(STAMP)
+## The example site. Embedded mode by default (SQLite, in-process worker, in-memory layers);
+## with DATABASE_URL and REDIS_URL set it uses them (run `make demo-worker` beside it).
+DEMO_PORT ?= 8000
+demo: $(STAMP) $(SPA)
 	DJANGO_SETTINGS_MODULE=example_site.settings $(PY) manage.py migrate --noinput
 	DJANGO_SETTINGS_MODULE=example_site.settings $(PY) manage.py seed_demo
-	DJANGO_SETTINGS_MODULE=example_site.settings $(PY) manage.py runserver 127.0.0.1:8000
+	@echo "Open http://127.0.0.1:$(DEMO_PORT)/ and log in as demo / demo"
+	DJANGO_SETTINGS_MODULE=example_site.settings $(BIN)/uvicorn example_site.asgi:application \
+		--host 127.0.0.1 --port $(DEMO_PORT)
+
+demo-worker: $(STAMP)
+	DJANGO_SETTINGS_MODULE=example_site.settings $(BIN)/celery -A example_site.celery:app worker -l info
 
 $(VENV)/.bench-installed: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[dev,bench]'

@@ -182,6 +182,15 @@ class Server:
     def output(self) -> str:
         return self.log.read_text(errors="replace")
 
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=5)
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -230,12 +239,7 @@ def start_server(services: dict[str, str], tmp_path: Path) -> Iterator[Callable[
 
     yield start
     for server in started:
-        if server.process.poll() is None:
-            os.killpg(server.process.pid, signal.SIGTERM)
-            try:
-                server.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.process.pid, signal.SIGKILL)
+        server.stop()
 
 
 @pytest.fixture
