@@ -51,9 +51,13 @@ lint: $(STAMP)
 schema: $(STAMP)
 	$(PY) manage.py export_user_tasks_schema schema.graphql
 
-## Compare schema.graphql with the API contract clients rely on.
+## Compare the library schema and the example site's schema with the API contract clients rely on.
+CONTRACT ?= ../shared/reference/api-contract.graphql
 contract: $(STAMP)
-	$(PY) ../shared/tools/contract_check.py ../shared/reference/api-contract.graphql schema.graphql
+	mkdir -p build
+	$(PY) manage.py export_user_tasks_schema build/example-schema.graphql --schema example_site.demo.schema.schema
+	$(PY) ../shared/tools/contract_check.py $(CONTRACT) schema.graphql
+	$(PY) ../shared/tools/contract_check.py $(CONTRACT) build/example-schema.graphql --example
 
 ## The example site. Embedded mode by default (SQLite, in-process worker, in-memory layers);
 ## with DATABASE_URL and REDIS_URL set it uses them (run `make demo-worker` beside it).
