@@ -10,7 +10,7 @@ INTEGRATION_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5
 INTEGRATION_REDIS_URL ?= redis://127.0.0.1:6379/14
 INTEGRATION_LAYER_URL ?= redis://127.0.0.1:6379/13
 
-.PHONY: install test test-unit test-integration lint schema contract demo demo-worker bench bench-full clean
+.PHONY: install test test-unit test-reliability test-integration lint schema contract demo demo-worker bench bench-full clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,7 @@ $(SPA): $(SPA_SOURCES)
 install: $(STAMP) $(JS_CLIENTS) $(SPA)
 
 ## Every test: unit tests (in-process), then the integration suite (real workers, Redis, PostgreSQL).
-test: test-unit test-integration
+test: test-unit test-reliability test-integration
 
 test-unit: $(STAMP)
 	$(PY) -m pytest tests/unit
@@ -41,6 +41,10 @@ test-integration: $(STAMP) $(JS_CLIENTS) $(SPA)
 	DATABASE_URL=$(INTEGRATION_DATABASE_URL) TEST_CELERY_BROKER_URL=$(INTEGRATION_REDIS_URL) \
 	TEST_CELERY_RESULT_BACKEND=$(INTEGRATION_REDIS_URL) TEST_CHANNEL_REDIS_URL=$(INTEGRATION_LAYER_URL) \
 	$(PY) -m pytest tests/integration
+
+## Fuzzing and abuse tests (also run by `make test`).
+test-reliability: $(STAMP)
+	$(PY) -m pytest tests/reliability
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
