@@ -14,13 +14,4 @@ REST_FRAMEWORK = {
 DEBUG = False
 USER_TASKS_GRAPHQL_INTROSPECTION = False
 
-BENCH_REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
-CHANNEL_LAYERS = {
-    "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {
-            "hosts": [{"address": BENCH_REDIS_URL, "socket_timeout": 30, "max_connections": 2000}],
-            "capacity": 1000,
-        },
-    }
-}
+CHANNEL_LAYERS = channel_layers(os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"))  # noqa: F405

@@ -108,21 +108,26 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
-if REDIS_URL:
-    CHANNEL_LAYERS = {
+
+def channel_layers(redis_url: str) -> dict:
+    """channels-redis when a Redis URL is given, else the in-memory layer (embedded mode)."""
+    if not redis_url:
+        return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    return {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
                 # redis-py 8 times idle reads out after 5 s and its pools refuse the 101st connection:
                 # wait longer than channels-redis's 5 s blocking read, and allow many sockets.
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 30, "max_connections": 2000}],
+                "hosts": [{"address": redis_url, "socket_timeout": 30, "max_connections": 2000}],
                 "capacity": 1000,
                 "group_expiry": 7 * 24 * 3600,
             },
         }
     }
-else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+
+CHANNEL_LAYERS = channel_layers(REDIS_URL)
 
 LOGGING = {
     "version": 1,

@@ -15,19 +15,7 @@ CELERY_BROKER_URL = os.environ.get("TEST_CELERY_BROKER_URL", "memory://")
 CELERY_RESULT_BACKEND = os.environ.get("TEST_CELERY_RESULT_BACKEND", "cache+memory://")
 CELERY_TASK_ALWAYS_EAGER = False
 
-_TEST_CHANNEL_REDIS = os.environ.get("TEST_CHANNEL_REDIS_URL")
-if _TEST_CHANNEL_REDIS:
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                "hosts": [{"address": _TEST_CHANNEL_REDIS, "socket_timeout": 30, "max_connections": 2000}],
-                "capacity": 1000,
-            },
-        }
-    }
-else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+CHANNEL_LAYERS = channel_layers(os.environ.get("TEST_CHANNEL_REDIS_URL", ""))  # noqa: F405
 CELERY_BEAT_SCHEDULE = {}
 
 MEDIA_ROOT = os.environ.get("TEST_MEDIA_ROOT") or tempfile.mkdtemp(prefix="user-tasks-media-")

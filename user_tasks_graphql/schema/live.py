@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any
+from typing import Any, Self
 
 from asgiref.sync import sync_to_async
 
@@ -25,21 +25,16 @@ from ..models import UserTaskStatus
 from .prefetch import LoadPlan
 
 
-class LatestEvents:
-    def __init__(self, messages: AsyncIterator[dict[str, Any]], accept: Callable[[dict[str, Any]], bool]) -> None:
-        self._messages = messages
-        self._accept = accept
-        self._pending: OrderedDict[str, dict[str, Any]] = OrderedDict()
-        self._seen: dict[str, int] = {}
-        self._ready = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+class _InBackground:
+    """An async context manager that runs ``_run`` as a task while the block runs."""
 
-    def seen(self, key: str, seq: int) -> None:
-        """Events of ``key`` up to ``seq`` are already known to the client (the snapshot)."""
-        self._seen[key] = max(seq, self._seen.get(key, -1))
+    _task: asyncio.Task[None] | None = None
 
-    async def __aenter__(self) -> LatestEvents:
-        self._task = asyncio.create_task(self._drain())
+    async def _run(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        self._task = asyncio.create_task(self._run())
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -48,7 +43,20 @@ class LatestEvents:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    async def _drain(self) -> None:
+
+class LatestEvents(_InBackground):
+    def __init__(self, messages: AsyncIterator[dict[str, Any]], accept: Callable[[dict[str, Any]], bool]) -> None:
+        self._messages = messages
+        self._accept = accept
+        self._pending: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._seen: dict[str, int] = {}
+        self._ready = asyncio.Event()
+
+    def seen(self, key: str, seq: int) -> None:
+        """Events of ``key`` up to ``seq`` are already known to the client (the snapshot)."""
+        self._seen[key] = max(seq, self._seen.get(key, -1))
+
+    async def _run(self) -> None:  # drain the listen queue as messages arrive
         async for message in self._messages:
             if not self._accept(message):
                 continue
@@ -75,20 +83,9 @@ class LatestEvents:
             yield event
 
 
-class GroupRefresher:
+class GroupRefresher(_InBackground):
     def __init__(self, layer: Any, channel_name: str, groups: Sequence[str]) -> None:
         self._layer, self._channel, self._groups = layer, channel_name, list(groups)
-        self._task: asyncio.Task[None] | None = None
-
-    async def __aenter__(self) -> GroupRefresher:
-        self._task = asyncio.create_task(self._run())
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
 
     async def _run(self) -> None:
         interval = conf.group_refresh_interval()
