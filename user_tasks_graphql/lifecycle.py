@@ -263,18 +263,28 @@ class StatusLifecycle:
             self._sync(ids)
 
     def succeed(self) -> None:
-        """Fill the remaining steps and succeed; the parent succeeds once all its children have."""
-        self.flush_progress()
+        """Fill the remaining steps and succeed; the parent succeeds once all its children have.
+
+        Steps still counted in memory go into the same write, so clients get one final event.
+        """
+        buffer = self.__dict__.get("_progress")
+        pending = buffer.take() if buffer is not None else 0
         self.refresh_from_db(fields=["state", "completed_steps", "total_steps"])  # type: ignore[attr-defined]
         if self.state in FINISHED_STATES:
+            self._add_steps("completed_steps", pending)
             return
-        missing = max(0, self.total_steps - self.completed_steps)
+        added = pending + max(0, self.total_steps - self.completed_steps - pending)
         finished = self._finish(
-            self.pk, UserTaskState.SUCCEEDED, completed_steps=Greatest(F("completed_steps"), F("total_steps"))
+            self.pk,
+            UserTaskState.SUCCEEDED,
+            completed_steps=Greatest(F("completed_steps") + pending, F("total_steps")),
         )
-        touched = self._ancestor_ids() if finished and missing else []
+        if not finished:
+            self._add_steps("completed_steps", pending)
+            return
+        touched = self._ancestor_ids() if added else []
         if touched:
-            write(self._rows().filter(pk__in=touched), completed_steps=F("completed_steps") + missing)
+            write(self._rows().filter(pk__in=touched), completed_steps=F("completed_steps") + added)
         self._sync(touched)  # one event per row for the whole change
         if not finished or self.parent_id is None:
             return

@@ -128,3 +128,18 @@ def test_every_write_bumps_seq(user: Any, settings: Any):
         change()
         seqs.append(UserTaskStatus.objects.get(pk=status.pk).seq)
     assert seqs == sorted(set(seqs)), f"seq must grow with every change: {seqs}"
+
+
+def test_success_writes_waiting_steps_in_the_same_final_event(user: Any, settings: Any, monkeypatch: Any):
+    settings.USER_TASKS_PROGRESS_INTERVAL = 60
+    parent = make_container(user, total_steps=10)
+    status = make_status(user, parent=parent, total_steps=10)
+    for _ in range(6):
+        status.increment_completed_steps()  # the first is written at once, five wait in memory
+    published: list[list[dict]] = []
+    monkeypatch.setattr("user_tasks_graphql.lifecycle.publish_events", lambda events: published.append(list(events)))
+    status.succeed()
+    states = {event["id"]: (event["state"], event["completed_steps"]) for event in published[0]}
+    assert states[status.pk] == ("Succeeded", 10), "the first event after the loop is already the final one"
+    assert all(event["id"] != status.pk for batch in published[1:] for event in batch)
+    assert UserTaskStatus.objects.get(pk=parent.pk).completed_steps == 10
