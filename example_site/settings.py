@@ -133,5 +133,5 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"user_tasks_graphql": {"handlers": ["console"], "level": "INFO"}},
+    "loggers": {"user_tasks_graphql": {"handlers": ["console"], "level": "INFO", "propagate": False}},
 }
