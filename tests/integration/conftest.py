@@ -58,19 +58,17 @@ def services(django_db_setup: Any, django_db_blocker: Any) -> dict[str, str]:
 
 
 @dataclass
-class Worker:
+class ManagedProcess:
+    """A process the tests started in its own session, with its output in a file."""
+
     process: subprocess.Popen[bytes]
     log: Path
-
-    def child_pids(self) -> list[int]:
-        out = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True).stdout
-        return [int(pid) for pid in out.split()]
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
 
     def kill(self) -> None:
-        """SIGKILL the worker and its children at once, as an OOM killer or a lost machine would."""
+        """SIGKILL it and its children at once, as an OOM killer or a lost machine would."""
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=10)
@@ -82,6 +80,26 @@ class Worker:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+def spawn(command: list[str], env: dict[str, str], log: Path, ready: str, what: str) -> subprocess.Popen[bytes]:
+    """Start ``command`` and wait until its output shows ``ready``."""
+    with log.open("wb") as sink:
+        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=sink, stderr=subprocess.STDOUT,
+                                   start_new_session=True)  # fmt: skip
+    deadline = time.monotonic() + 60
+    while ready not in log.read_text(errors="replace"):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not start:\n{log.read_text(errors='replace')[-4000:]}")
+        time.sleep(0.1)
+    return process
+
+
+@dataclass
+class Worker(ManagedProcess):
+    def child_pids(self) -> list[int]:
+        out = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True).stdout
+        return [int(pid) for pid in out.split()]
 
 
 def service_environment(services: dict[str, str], **env: str) -> dict[str, str]:
@@ -106,41 +124,11 @@ def start_worker(services: dict[str, str], tmp_path: Path) -> Iterator[Callable[
     def start(concurrency: int = 2, **env: str) -> Worker:
         redis.Redis.from_url(services["broker"]).flushdb()
         log = tmp_path / f"worker-{uuid.uuid4().hex[:8]}.log"
-        environment = service_environment(services, **env)
-        command = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "example_site.celery:app",
-            "worker",
-            "-P",
-            "prefork",
-            "-c",
-            str(concurrency),
-            "--without-gossip",
-            "--without-mingle",
-            "-l",
-            "info",
-            "-n",
-            f"test-{uuid.uuid4().hex[:8]}@%h",
-        ]
-        with log.open("wb") as sink:
-            process = subprocess.Popen(
-                command,
-                cwd=REPO,
-                env=environment,
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        worker = Worker(process, log)
+        command = [sys.executable, "-m", "celery", "-A", "example_site.celery:app", "worker", "-P", "prefork",
+                   "-c", str(concurrency), "--without-gossip", "--without-mingle", "-l", "info",
+                   "-n", f"test-{uuid.uuid4().hex[:8]}@%h"]  # fmt: skip
+        worker = Worker(spawn(command, service_environment(services, **env), log, " ready.", "the Celery worker"), log)
         started.append(worker)
-        deadline = time.monotonic() + 60
-        while " ready." not in worker.output():
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the Celery worker did not start:\n{worker.output()[-4000:]}")
-            time.sleep(0.1)
         return worker
 
     yield start
@@ -166,10 +154,8 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, what: str = "c
 
 
 @dataclass
-class Server:
-    process: subprocess.Popen[bytes]
-    log: Path
-    port: int
+class Server(ManagedProcess):
+    port: int = 0
 
     @property
     def http(self) -> str:
@@ -178,18 +164,6 @@ class Server:
     @property
     def ws(self) -> str:
         return f"ws://127.0.0.1:{self.port}/graphql/"
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=5)
 
 
 def free_port() -> int:
@@ -206,35 +180,11 @@ def start_server(services: dict[str, str], tmp_path: Path) -> Iterator[Callable[
     def start(port: int | None = None, **env: str) -> Server:
         port = port or free_port()
         log = tmp_path / f"server-{port}-{uuid.uuid4().hex[:6]}.log"
-        command = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "example_site.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--ws",
-            "websockets",
-            "--no-access-log",
-        ]
-        with log.open("wb") as sink:
-            process = subprocess.Popen(
-                command,
-                cwd=REPO,
-                env=service_environment(services, **env),
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        command = [sys.executable, "-m", "uvicorn", "example_site.asgi:application", "--host", "127.0.0.1",
+                   "--port", str(port), "--ws", "websockets", "--no-access-log"]  # fmt: skip
+        process = spawn(command, service_environment(services, **env), log, "Application startup complete", "uvicorn")
         server = Server(process, log, port)
         started.append(server)
-        deadline = time.monotonic() + 30
-        while "Application startup complete" not in server.output() and "Uvicorn running" not in server.output():
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"uvicorn did not start:\n{server.output()[-4000:]}")
-            time.sleep(0.1)
         return server
 
     yield start
