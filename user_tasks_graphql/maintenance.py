@@ -26,10 +26,10 @@ def purge_old_user_tasks() -> int:
     old = UserTaskStatus.objects.filter(parent=None, state__in=FINISHED_STATES, created__lt=cutoff).exclude(
         Exists(running_child)
     )
-    count = 0
-    for status in old.iterator():
-        status.delete()
-        count += 1
+    roots = list(old.values_list("pk", flat=True))
+    if roots:  # one cascading delete: children, artifacts and (after the commit) their files
+        UserTaskStatus.objects.filter(pk__in=roots).delete()
+    count = len(roots)
     if count:
         logger.info("Purged %d user task statuses created before %s", count, cutoff.isoformat())
     return count
