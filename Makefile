@@ -37,14 +37,15 @@ test: test-unit test-reliability test-integration
 test-unit: $(STAMP)
 	$(PY) -m pytest tests/unit
 
-test-integration: $(STAMP) $(JS_CLIENTS) $(SPA)
-	DATABASE_URL=$(INTEGRATION_DATABASE_URL) TEST_CELERY_BROKER_URL=$(INTEGRATION_REDIS_URL) \
-	TEST_CELERY_RESULT_BACKEND=$(INTEGRATION_REDIS_URL) TEST_CHANNEL_REDIS_URL=$(INTEGRATION_LAYER_URL) \
-	$(PY) -m pytest tests/integration
+SERVICES := DATABASE_URL=$(INTEGRATION_DATABASE_URL) TEST_CELERY_BROKER_URL=$(INTEGRATION_REDIS_URL) \
+	TEST_CELERY_RESULT_BACKEND=$(INTEGRATION_REDIS_URL) TEST_CHANNEL_REDIS_URL=$(INTEGRATION_LAYER_URL)
 
-## Fuzzing and abuse tests (also run by `make test`).
-test-reliability: $(STAMP)
-	$(PY) -m pytest tests/reliability
+test-integration: $(STAMP) $(JS_CLIENTS) $(SPA)
+	$(SERVICES) $(PY) -m pytest tests/integration
+
+## Faults, fuzzing, abuse and load against real processes (also run by `make test`).
+test-reliability: $(STAMP) $(JS_CLIENTS)
+	$(SERVICES) $(PY) -m pytest tests/reliability
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

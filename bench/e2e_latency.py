@@ -11,10 +11,6 @@ import asyncio
 import json
 import multiprocessing
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from typing import Any
@@ -23,42 +19,13 @@ import redis.asyncio as aioredis
 import websockets
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import connection
 from django.test import Client
 from websockets.typing import Subprotocol
 
-from bench.harness import REPO, Timing, redis_url, report
+from bench.harness import Timing, redis_url, report
+from bench.servers import free_port, start_server, stop
 
 QUERY = "subscription($u: UUID!) { userTaskStatus(uuid: $u) { completedSteps state modified } }"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _start_server(port: int) -> subprocess.Popen[bytes]:
-    params = connection.settings_dict
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "bench.settings",
-        "DATABASE_URL": f"postgres://{params['USER']}:{params['PASSWORD'] or ''}@{params['HOST'] or '127.0.0.1'}:"
-        f"{params['PORT'] or 5432}/{params['NAME']}",
-        "PYTHONPATH": str(REPO),
-    }
-    profile = os.environ.get("BENCH_PROFILE_SERVER")  # a path: profile the server with cProfile
-    command = [sys.executable, *(["-m", "cProfile", "-o", profile] if profile else []), "-m", "uvicorn",
-               "example_site.asgi:application", "--port", str(port), "--ws", "websockets", "--no-access-log",
-               "--log-level", "warning", *os.environ.get("BENCH_SERVER_ARGS", "").split()]  # fmt: skip
-    process = subprocess.Popen(command, cwd=REPO, env=env, start_new_session=True)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return process
-        time.sleep(0.1)
-    raise RuntimeError("uvicorn did not start")
 
 
 async def _subscriber(url: str, headers: dict[str, str], status_uuid: str, received: list[tuple[float, dict]],
@@ -107,8 +74,8 @@ def _ours(subscribers: int, rate: float, seconds: float, processes: int = 4) -> 
     from user_tasks_graphql.models import UserTaskStatus
     from user_tasks_graphql.progress import flusher
 
-    port = _free_port()
-    server = _start_server(port)
+    port = free_port()
+    server = start_server(port)
     context = multiprocessing.get_context("spawn")
     results, done = context.Queue(), context.Event()
     workers: list[Any] = []
@@ -142,11 +109,7 @@ def _ours(subscribers: int, rate: float, seconds: float, processes: int = 4) -> 
             worker.join(30)
     finally:
         done.set()
-        os.killpg(server.pid, signal.SIGINT if os.environ.get("BENCH_PROFILE_SERVER") else signal.SIGTERM)
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
+        stop(server)
     from datetime import datetime
 
     event_latency, increment_latency = [], []
@@ -207,7 +170,8 @@ async def _redis_baseline(subscribers: int, rate: float, seconds: float) -> Timi
     return Timing("baseline: raw Redis PUBLISH to subscriber", latencies)
 
 
-def run(subscribers: int = 100, rate: float = 10.0, seconds: float = 10.0) -> str:
+def run(quick: bool = False, subscribers: int = 100, rate: float = 10.0) -> str:
+    seconds = 5.0 if quick else 20.0
     baseline = asyncio.run(_redis_baseline(subscribers, rate, seconds))
     ours, note = _ours(subscribers, rate, seconds)
     return (

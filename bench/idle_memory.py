@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import resource
-import signal
-import subprocess
 import uuid
 from typing import Any
 
@@ -21,17 +18,9 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from websockets.typing import Subprotocol
 
-from bench.e2e_latency import _free_port, _start_server
+from bench.servers import free_port, rss_mib, start_server, stop
 
 QUERY = "subscription { userTaskStatuses { name state } }"
-
-
-def rss_mib(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS")
 
 
 async def _open(url: str, headers: dict[str, str], count: int, subscribe: bool) -> list[Any]:
@@ -64,8 +53,8 @@ async def _settle(pid: int) -> float:
 
 def _phase(cookie: str, count: int, subscribe: bool) -> tuple[float, float]:
     """A fresh server: its RSS with no sockets, then with ``count`` idle sockets."""
-    port = _free_port()
-    server = _start_server(port)
+    port = free_port()
+    server = start_server(port)
 
     async def measure() -> tuple[float, float]:
         headers = {"Origin": f"http://127.0.0.1:{port}", "Cookie": f"sessionid={cookie}"}
@@ -82,14 +71,11 @@ def _phase(cookie: str, count: int, subscribe: bool) -> tuple[float, float]:
     try:
         return asyncio.run(measure())
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
+        stop(server)
 
 
-def run(count: int = 1000) -> str:
+def run(quick: bool = False) -> str:
+    count = 200 if quick else 1000
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 4 * count + 256)), hard))
     user = get_user_model().objects.create_user(f"idle-{uuid.uuid4().hex[:6]}")

@@ -77,7 +77,8 @@ def _queries(call: Any, client: Client) -> int:
     return len(captured.captured_queries)
 
 
-def run(repeat: int) -> str:
+def run(quick: bool = False) -> str:
+    repeat = 20 if quick else 100
     user = get_user_model().objects.create_user(f"lister-{uuid.uuid4().hex[:6]}")
     user.user_permissions.add(
         Permission.objects.get(codename="view_usertaskstatus", content_type__app_label="user_tasks")

@@ -109,20 +109,34 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 
-def channel_layers(redis_url: str) -> dict:
-    """channels-redis when a Redis URL is given, else the in-memory layer (embedded mode)."""
+def channel_layers(redis_url: str, kind: str = "", prefix: str = "") -> dict:
+    """channels-redis when a Redis URL is given, else the in-memory layer (embedded mode).
+
+    ``kind`` (``CHANNEL_LAYER``) picks channels-redis's layer: ``core`` (lists in Redis, one
+    round trip per delivered message) or ``pubsub`` (one PUBLISH per group, fanned out in the
+    server). ``prefix`` (``CHANNEL_LAYER_PREFIX``) separates projects sharing one Redis: Redis
+    pub/sub ignores the database number in the URL.
+    """
     if not redis_url:
         return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    kind = kind or os.environ.get("CHANNEL_LAYER", "core")
+    prefix = prefix or os.environ.get("CHANNEL_LAYER_PREFIX", "asgi")
+    # redis-py 8 times idle reads out after 5 s and its pools refuse the 101st connection:
+    # wait longer than channels-redis's 5 s blocking read, and allow many sockets.
+    host = {"address": redis_url, "socket_timeout": 30, "max_connections": 2000}
+    if kind == "pubsub":
+        return {
+            "default": {
+                "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                "CONFIG": {"hosts": [host], "prefix": prefix},
+            }
+        }
+    if kind != "core":
+        raise ValueError(f"CHANNEL_LAYER must be 'core' or 'pubsub', not {kind!r}")
     return {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {
-                # redis-py 8 times idle reads out after 5 s and its pools refuse the 101st connection:
-                # wait longer than channels-redis's 5 s blocking read, and allow many sockets.
-                "hosts": [{"address": redis_url, "socket_timeout": 30, "max_connections": 2000}],
-                "capacity": 1000,
-                "group_expiry": 7 * 24 * 3600,
-            },
+            "CONFIG": {"hosts": [host], "prefix": prefix, "capacity": 1000, "group_expiry": 7 * 24 * 3600},
         }
     }
 

@@ -1,0 +1,9 @@
+"""The reliability suite drives the same real processes as the integration suite."""
+
+from tests.integration.conftest import (  # noqa: F401  (fixtures)
+    server,
+    services,
+    start_server,
+    start_worker,
+    worker,
+)
