@@ -23,7 +23,12 @@ DEFAULT_INIT_TIMEOUT = 10.0
 class UserTasksConsumer(GraphQLWSConsumer):
     """``USER_TASKS_WS_AUTHENTICATE`` may name ``f(connection_params, scope) -> user | None``: a user it
     returns replaces the session's (e.g. from a signed token); returning None keeps the session's,
-    raising ``PermissionError`` refuses the connection (close code 4403)."""
+    raising ``PermissionError`` refuses the connection (close code 4403).
+
+    The socket has no channel-layer channel of its own: its subscriptions receive events through
+    the process's hub (``user_tasks_graphql.hub``), so a layer outage never closes sockets."""
+
+    channel_layer_alias = "user_tasks_graphql.no-layer-per-socket"
 
     async def connect(self) -> None:
         publisher.use_server_loop(asyncio.get_running_loop())

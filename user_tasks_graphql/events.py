@@ -12,13 +12,15 @@ import uuid
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import F
+from django.db.models import F, Q
 
 if TYPE_CHECKING:
     from .models import UserTaskStatus
 
 EVENT_TYPE = "user_tasks.status"
 ALL_GROUP = "user_tasks.all"
+MAX_CATCH_UP = 10_000
+GONE_SEQ = 2**62  # newer than any real sequence number: nothing follows a deletion
 FIELDS = (
     "id", "uuid", "user_id", "task_id", "task_class", "name", "state", "state_text", "completed_steps",
     "total_steps", "attempts", "is_container", "created", "modified", "seq",
@@ -35,6 +37,9 @@ def user_group(user_id: Any) -> str:
 
 def groups_for(event: dict[str, Any]) -> list[str]:
     return [status_group(event["uuid"]), user_group(event["user_id"]), ALL_GROUP]
+
+
+_STATUS_PREFIX, _USER_PREFIX = status_group(uuid.UUID(int=0))[:-32], user_group("")
 
 
 def _primitive(value: Any) -> Any:
@@ -70,6 +75,31 @@ def deletion_event(status: UserTaskStatus) -> dict[str, Any]:
         "user_id": status.user_id,
         "seq": status.seq + 1,
     }
+
+
+def changed_since(since: float, groups: Iterable[str]) -> list[dict[str, Any]]:
+    """The current events of the statuses ``groups`` route, changed after ``since`` (a timestamp),
+    plus a deletion event for each status group whose status is gone: what a listener missed
+    while the channel layer was away."""
+    from .models import UserTaskStatus
+
+    uuids, user_ids, everything = [], [], False
+    for group in groups:
+        if group == ALL_GROUP:
+            everything = True
+        elif group.startswith(_STATUS_PREFIX):
+            uuids.append(uuid.UUID(group[len(_STATUS_PREFIX) :]))
+        elif group.startswith(_USER_PREFIX):
+            user_ids.append(group[len(_USER_PREFIX) :])
+    changed = UserTaskStatus.objects.filter(modified__gte=datetime.datetime.fromtimestamp(since, datetime.UTC))
+    if not everything:
+        changed = changed.filter(Q(uuid__in=uuids) | Q(user_id__in=user_ids))
+    events = load_events(changed.order_by("-modified").values_list("pk", flat=True)[:MAX_CATCH_UP])
+    present = set(UserTaskStatus.objects.filter(uuid__in=uuids).values_list("uuid", flat=True))
+    for gone in set(uuids) - present:
+        events.append({"type": EVENT_TYPE, "deleted": True, "id": None, "uuid": str(gone), "user_id": None,
+                       "seq": GONE_SEQ})  # fmt: skip
+    return events
 
 
 def status_from_event(event: dict[str, Any]) -> UserTaskStatus:

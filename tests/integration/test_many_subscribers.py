@@ -1,5 +1,5 @@
-"""A few hundred sockets on one server process: channels-redis's pools must not run out (redis-py 8
-refuses the 101st connection by default) and every subscriber gets the event."""
+"""A few hundred sockets on one server process: every subscriber gets the event, delivered to the
+process once and fanned out to its subscriptions by the hub."""
 
 from __future__ import annotations
 

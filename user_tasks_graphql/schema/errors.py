@@ -58,7 +58,17 @@ def classify(error: GraphQLError) -> None:
 
 
 def _is_input_error(original: BaseException) -> bool:
-    """Argument and variable coercion failures (a malformed UUID, a wrong type) are the client's."""
-    from strawberry.exceptions import StrawberryInputCoercionError
+    """Argument and variable coercion failures (a malformed UUID, a wrong type) are the client's, and so
+    are documents with no operation to run: an empty one, an unknown ``operationName``, fragments only,
+    or a query or mutation sent over the legacy ``graphql-ws`` protocol (subscriptions only)."""
+    from strawberry.exceptions import MissingQueryError, StrawberryInputCoercionError
+    from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
-    return isinstance(original, StrawberryInputCoercionError | GraphQLError)
+    return isinstance(
+        original,
+        StrawberryInputCoercionError
+        | GraphQLError
+        | MissingQueryError
+        | CannotGetOperationTypeError
+        | InvalidOperationTypeError,
+    )

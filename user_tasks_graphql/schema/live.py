@@ -1,9 +1,8 @@
 """What a live subscription needs between the channel layer and the client.
 
-- ``LatestEvents`` drains the consumer's listen queue as events arrive and keeps only the newest
-  event per status, so a client that reads slowly never builds a backlog on the server.
-- ``GroupRefresher`` re-joins the subscription's groups now and then, so membership does not
-  expire (channels-redis drops members after ``group_expiry``, 24 h by default).
+- ``LatestEvents`` takes events from the process's hub (``user_tasks_graphql.hub``) as they arrive
+  and keeps only the newest event per status, so a client that reads slowly never builds a
+  backlog on the server.
 - ``EventLoader`` turns an event into the object the GraphQL types read: from the event alone
   for scalar fields, or one database read shared by every subscriber of the same event when the
   query selects relations.
@@ -12,41 +11,21 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Sequence
-from typing import Any, Self
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from asgiref.sync import sync_to_async
 
-from .. import conf
 from ..events import status_from_event
 from ..models import UserTaskStatus
 from .prefetch import LoadPlan
 
 
-class _InBackground:
-    """An async context manager that runs ``_run`` as a task while the block runs."""
+class LatestEvents:
+    """A subscription's inbox: the hub offers events, the subscription reads the newest per status."""
 
-    _task: asyncio.Task[None] | None = None
-
-    async def _run(self) -> None:
-        raise NotImplementedError
-
-    async def __aenter__(self) -> Self:
-        self._task = asyncio.create_task(self._run())
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-
-class LatestEvents(_InBackground):
-    def __init__(self, messages: AsyncIterator[dict[str, Any]], accept: Callable[[dict[str, Any]], bool]) -> None:
-        self._messages = messages
+    def __init__(self, accept: Callable[[dict[str, Any]], bool]) -> None:
         self._accept = accept
         self._pending: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._seen: dict[str, int] = {}
@@ -56,17 +35,16 @@ class LatestEvents(_InBackground):
         """Events of ``key`` up to ``seq`` are already known to the client (the snapshot)."""
         self._seen[key] = max(seq, self._seen.get(key, -1))
 
-    async def _run(self) -> None:  # drain the listen queue as messages arrive
-        async for message in self._messages:
-            if not self._accept(message):
-                continue
-            key, seq = message["uuid"], message["seq"]
-            if seq <= self._seen.get(key, -1):
-                continue
-            queued = self._pending.get(key)
-            if queued is None or seq > queued["seq"]:
-                self._pending[key] = message
-                self._ready.set()
+    def offer(self, message: dict[str, Any]) -> None:
+        if not self._accept(message):
+            return
+        key, seq = message["uuid"], message["seq"]
+        if seq <= self._seen.get(key, -1):
+            return
+        queued = self._pending.get(key)
+        if queued is None or seq > queued["seq"]:
+            self._pending[key] = message
+            self._ready.set()
 
     def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
         return self._events()
@@ -81,19 +59,6 @@ class LatestEvents(_InBackground):
                 continue
             self.seen(key, event["seq"])
             yield event
-
-
-class GroupRefresher(_InBackground):
-    def __init__(self, layer: Any, channel_name: str, groups: Sequence[str]) -> None:
-        self._layer, self._channel, self._groups = layer, channel_name, list(groups)
-
-    async def _run(self) -> None:
-        interval = conf.group_refresh_interval()
-        while True:
-            await asyncio.sleep(interval)
-            for group in self._groups:
-                with contextlib.suppress(Exception):  # a failed refresh is retried next time
-                    await self._layer.group_add(group, self._channel)
 
 
 class EventLoader:

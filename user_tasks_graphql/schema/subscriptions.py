@@ -11,21 +11,17 @@ import strawberry
 from asgiref.sync import sync_to_async
 from strawberry.types import Info
 
-from ..events import ALL_GROUP, EVENT_TYPE, status_group, user_group
+from ..events import ALL_GROUP, status_group, user_group
+from ..hub import listen
 from ..models import UserTaskStatus
 from ..permissions import VIEW_STATUS, can, visible_statuses
 from .context import viewer
 from .errors import not_found
 from .filters import UserTaskStatusFilter, event_matches
-from .live import GroupRefresher, LatestEvents, loader
+from .live import LatestEvents, loader
 from .prefetch import plan_for
 from .queries import load_status
 from .types import UserTaskStatusType
-
-
-def _consumer(info: Info) -> Any:
-    context = info.context
-    return context["ws"] if isinstance(context, dict) else context.ws
 
 
 def _visible(user: Any, status_uuid: uuid.UUID) -> bool:
@@ -40,41 +36,35 @@ def _sees_everything(user: Any) -> bool:
 
 
 async def _one_status(info: Info, status_uuid: uuid.UUID) -> AsyncGenerator[UserTaskStatusType, None]:
-    ws = _consumer(info)
     user = await sync_to_async(viewer)(info)
     if not await sync_to_async(_visible)(user, status_uuid):
         raise not_found()
     selections = info.selected_fields[0].selections
     plan = plan_for(UserTaskStatus, selections)
     key = str(status_uuid)
-    groups = [status_group(status_uuid)]
-    async with ws.listen_to_channel(EVENT_TYPE, groups=groups) as messages:
-        # already in the group: nothing published from here on can be missed
+    events = LatestEvents(lambda m: m["uuid"] == key)
+    async with listen([status_group(status_uuid)], events):
+        # already listening: nothing published from here on can be missed
         snapshot = await sync_to_async(load_status)(info, status_uuid, selections)
         if snapshot is None:
             return
         yield UserTaskStatusType(instance=snapshot)
         if snapshot.is_finished:
             return
-        async with (
-            LatestEvents(messages, lambda m: m["uuid"] == key) as events,
-            GroupRefresher(ws.channel_layer, ws.channel_name, groups),
-        ):
-            events.seen(key, snapshot.seq)
-            async for event in events:
-                if event["deleted"]:
-                    return
-                status = await loader.load(event, plan)
-                if status is None:
-                    return
-                events.seen(key, status.seq)
-                yield UserTaskStatusType(instance=status)
-                if status.is_finished:
-                    return
+        events.seen(key, snapshot.seq)
+        async for event in events:
+            if event["deleted"]:
+                return
+            status = await loader.load(event, plan)
+            if status is None:
+                return
+            events.seen(key, status.seq)
+            yield UserTaskStatusType(instance=status)
+            if status.is_finished:
+                return
 
 
 async def _many_statuses(info: Info, filters: UserTaskStatusFilter | None) -> AsyncGenerator[UserTaskStatusType, None]:
-    ws = _consumer(info)
     user = await sync_to_async(viewer)(info)
     plan = plan_for(UserTaskStatus, info.selected_fields[0].selections)
     everything = await sync_to_async(_sees_everything)(user)
@@ -86,11 +76,8 @@ async def _many_statuses(info: Info, filters: UserTaskStatusFilter | None) -> As
             return False
         return everything or message["user_id"] == user.pk
 
-    async with (
-        ws.listen_to_channel(EVENT_TYPE, groups=groups) as messages,
-        LatestEvents(messages, accept) as events,
-        GroupRefresher(ws.channel_layer, ws.channel_name, groups),
-    ):
+    events = LatestEvents(accept)
+    async with listen(groups, events):
         async for event in events:
             if not user.is_superuser and event["user_id"] != user.pk:
                 if event["id"] not in visible:  # widened visibility: ask once per status

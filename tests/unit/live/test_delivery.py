@@ -1,8 +1,6 @@
-"""Delivery mechanics: latest-value buffering, group refresh, one read per event for many subscribers."""
+"""Delivery mechanics: latest-value buffering, msgpack-safe payloads, one read per event for many subscribers."""
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import msgpack
@@ -14,7 +12,7 @@ from django.db.models import F
 
 from user_tasks_graphql.events import load_events, status_group
 from user_tasks_graphql.models import UserTaskArtifact, UserTaskStatus
-from user_tasks_graphql.schema.live import GroupRefresher, LatestEvents
+from user_tasks_graphql.schema.live import LatestEvents
 
 from .wsclient import GraphQLSocket, session_cookie
 
@@ -23,48 +21,24 @@ def event(key: str, seq: int, state: str = "In Progress") -> dict[str, Any]:
     return {"uuid": key, "seq": seq, "state": state}
 
 
-async def stream(items: list[dict[str, Any]], gate: asyncio.Event) -> AsyncIterator[dict[str, Any]]:
-    for item in items:
-        yield item
-    gate.set()
-    await asyncio.Event().wait()  # a live stream never ends by itself
-
-
 async def test_a_slow_reader_gets_only_the_newest_event_per_task():
-    done = asyncio.Event()
-    items = [event("a", seq) for seq in range(1, 1001)] + [event("b", 1, "Succeeded"), event("a", 1001, "Failed")]
-    async with LatestEvents(stream(items, done), accept=lambda m: True) as events:
-        await done.wait()  # everything arrived while the reader was busy
-        assert len(events._pending) == 2, "the server keeps one event per task, not a backlog"
-        reader = events.__aiter__()
-        got = [await anext(reader), await anext(reader)]
+    events = LatestEvents(accept=lambda m: True)
+    for item in [event("a", seq) for seq in range(1, 1001)] + [event("b", 1, "Succeeded"), event("a", 1001, "Failed")]:
+        events.offer(item)  # everything arrives while the reader is busy
+    assert len(events._pending) == 2, "the server keeps one event per task, not a backlog"
+    reader = events.__aiter__()
+    got = [await anext(reader), await anext(reader)]
     assert got == [event("a", 1001, "Failed"), event("b", 1, "Succeeded")]
 
 
 async def test_known_and_rejected_events_are_skipped():
-    done = asyncio.Event()
-    items = [event("a", 3), event("a", 5), event("x", 9)]
-    async with LatestEvents(stream(items, done), accept=lambda m: m["uuid"] == "a") as events:
-        events.seen("a", 5)
-        await done.wait()
-        assert not events._pending
-
-
-async def test_group_membership_is_renewed(settings: Any):
-    settings.USER_TASKS_GROUP_REFRESH_INTERVAL = 0.05
-
-    class Layer:
-        def __init__(self) -> None:
-            self.adds: list[tuple[str, str]] = []
-
-        async def group_add(self, group: str, channel: str) -> None:
-            self.adds.append((group, channel))
-
-    layer = Layer()
-    async with GroupRefresher(layer, "chan", ["g1", "g2"]):
-        await asyncio.sleep(0.2)
-    assert len(layer.adds) >= 4
-    assert set(layer.adds) == {("g1", "chan"), ("g2", "chan")}
+    events = LatestEvents(accept=lambda m: m["uuid"] == "a")
+    events.seen("a", 5)
+    for item in [event("a", 3), event("a", 5), event("x", 9)]:
+        events.offer(item)
+    assert not events._pending
+    events.offer(event("a", 6))
+    assert await anext(events.__aiter__()) == event("a", 6)
 
 
 @pytest.mark.django_db(transaction=True)

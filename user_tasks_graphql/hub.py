@@ -1,0 +1,235 @@
+"""One channel-layer channel per server process, shared by every live subscription in it.
+
+A websocket per channel would make channels-redis deliver each event once per subscriber: one
+Redis round trip per socket (the core layer pops its process queue one message at a time) and
+one group member per socket in Redis. The hub joins each group once, receives each event once,
+and hands it to the local subscriptions of the event's groups, in memory.
+
+It also hides layer outages from clients: a failed receive is logged once, the hub retries,
+re-joins its groups when the layer answers (a restarted Redis forgot them) and asks every
+subscription to resync from the database, since events published meanwhile are gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
+
+from asgiref.sync import sync_to_async
+from channels.layers import get_channel_layer
+
+from . import conf
+from .events import changed_since, groups_for
+
+logger = logging.getLogger(__name__)
+
+MAX_REMEMBERED_STATUSES = 10_000
+RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0)
+CATCH_UP_MARGIN = 30.0  # seconds before the outage was noticed: a write may be published late
+
+
+class Listener(Protocol):
+    """Where the hub hands a subscription its events (called on the loop, must not block)."""
+
+    def offer(self, event: dict[str, Any]) -> None: ...
+
+
+class EventHub:
+    def __init__(self, layer: Any) -> None:
+        self._layer = layer
+        self._channel: str | None = None
+        self._listeners: dict[str, set[Listener]] = {}
+        self._joined: set[str] = set()
+        self._group_locks: dict[str, asyncio.Lock] = {}
+        self._delivered: OrderedDict[str, int] = OrderedDict()  # uuid -> newest seq handed out
+        self._reader: asyncio.Task[None] | None = None
+        self._refresher: asyncio.Task[None] | None = None
+        self._recovery: asyncio.Task[None] | None = None
+        self._down_since: float | None = None
+
+    @property
+    def listening(self) -> int:
+        return len({listener for listeners in self._listeners.values() for listener in listeners})
+
+    @contextlib.asynccontextmanager
+    async def listen(self, groups: list[str], listener: Listener) -> AsyncIterator[None]:
+        """Events of ``groups`` go to ``listener`` from the moment this returns until the block ends."""
+        await self._start()
+        for group in groups:
+            self._listeners.setdefault(group, set()).add(listener)
+        try:
+            await asyncio.gather(*(self._join(group) for group in groups))
+            yield
+        finally:
+            for group in groups:
+                members = self._listeners.get(group, set())
+                members.discard(listener)
+                if not members:
+                    self._listeners.pop(group, None)
+                    await self._leave(group)
+            if not self._listeners:
+                self._stop()
+
+    # ---- membership ----------------------------------------------------------------------------
+
+    async def _join(self, group: str) -> None:
+        async with self._group_lock(group):
+            if group in self._joined or group not in self._listeners:
+                return
+            try:
+                await asyncio.wait_for(self._layer.group_add(group, await self._own_channel()), conf.publish_timeout())
+            except Exception as exc:  # joined when the layer answers again, then caught up
+                self._went_down(exc)
+                return
+            self._joined.add(group)
+
+    async def _leave(self, group: str) -> None:
+        async with self._group_lock(group):
+            if group in self._listeners or group not in self._joined:
+                return
+            self._joined.discard(group)
+            if self._channel is not None:
+                with contextlib.suppress(Exception):  # an unused membership expires on its own
+                    await asyncio.wait_for(self._layer.group_discard(group, self._channel), conf.publish_timeout())
+
+    def _group_lock(self, group: str) -> asyncio.Lock:
+        lock = self._group_locks.get(group)
+        if lock is None:
+            lock = self._group_locks[group] = asyncio.Lock()
+        if len(self._group_locks) > 4 * len(self._listeners) + 64:  # forget locks of groups gone
+            for name in [name for name, held in self._group_locks.items() if not held.locked()]:
+                if name not in self._listeners and name != group:
+                    del self._group_locks[name]
+        return lock
+
+    async def _own_channel(self) -> str:
+        if self._channel is None:
+            self._channel = await self._layer.new_channel()
+        return self._channel
+
+    # ---- receiving -----------------------------------------------------------------------------
+
+    async def _start(self) -> None:
+        if self._reader is None:
+            self._reader = asyncio.create_task(self._read(), name="user-tasks-hub")
+            self._refresher = asyncio.create_task(self._refresh(), name="user-tasks-hub-refresh")
+
+    def _stop(self) -> None:
+        """Cancel the background tasks without waiting for them: the last subscription to leave
+        must not wait on a blocked read (nor swallow its own cancellation doing so)."""
+        for task in (self._reader, self._refresher, self._recovery):
+            if task is not None:
+                task.cancel()
+        self._reader = self._refresher = self._recovery = None
+        self._channel = None
+        self._joined.clear()
+        self._delivered.clear()
+        self._down_since = None
+
+    async def _read(self) -> None:
+        failures = 0
+        while True:
+            try:
+                message = await self._layer.receive(await self._own_channel())
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._went_down(exc)
+                await asyncio.sleep(RETRY_DELAYS[min(failures, len(RETRY_DELAYS) - 1)])
+                failures += 1
+                continue
+            failures = 0
+            self.deliver(message)
+
+    def deliver(self, event: dict[str, Any]) -> None:
+        """Hand ``event`` to each local listener of its groups, once however many groups brought it."""
+        key, seq = event.get("uuid"), event.get("seq")
+        if not isinstance(key, str) or not isinstance(seq, int):
+            return
+        if seq <= self._delivered.get(key, -1):
+            return
+        self._delivered[key] = seq
+        self._delivered.move_to_end(key)
+        if len(self._delivered) > MAX_REMEMBERED_STATUSES:
+            self._delivered.popitem(last=False)
+        targets: set[Listener] = set()
+        for group in groups_for(event):
+            targets.update(self._listeners.get(group, ()))
+        for listener in targets:
+            listener.offer(event)
+
+    # ---- outages -------------------------------------------------------------------------------
+
+    def _went_down(self, exc: BaseException) -> None:
+        if self._down_since is None:
+            self._down_since = time.time()
+            logger.warning("Live task updates are not being received (%r); retrying", exc)
+        if self._recovery is None and self._reader is not None:
+            self._recovery = asyncio.create_task(self._recover(), name="user-tasks-hub-recovery")
+
+    async def _recover(self) -> None:
+        """Join every wanted group again until the layer answers, then catch up from the database."""
+        for attempt in itertools.count():
+            await asyncio.sleep(RETRY_DELAYS[min(attempt, len(RETRY_DELAYS) - 1)])
+            try:
+                channel = await self._own_channel()
+                for group in list(self._listeners):
+                    await asyncio.wait_for(self._layer.group_add(group, channel), conf.publish_timeout())
+            except Exception:
+                continue
+            break
+        self._joined.update(self._listeners)
+        since, self._down_since, self._recovery = self._down_since or time.time(), None, None
+        logger.warning("Live task updates are received again after %.1fs", time.time() - since)
+        await self._catch_up(since)
+
+    async def _catch_up(self, since: float) -> None:
+        """Events published while the layer was away are lost: send the database's current state of
+        every status our listeners follow that changed meanwhile (and a deletion for one that is gone)."""
+        try:
+            events = await sync_to_async(changed_since)(since - CATCH_UP_MARGIN, list(self._listeners))
+        except Exception:  # the database is away too: subscriptions get the next live events
+            logger.exception("Could not read the statuses that changed during the outage")
+            return
+        self._delivered.clear()
+        for event in events:
+            self.deliver(event)
+
+    async def _refresh(self) -> None:
+        """Re-join now and then: channels-redis drops group members after ``group_expiry``."""
+        while True:
+            await asyncio.sleep(conf.group_refresh_interval())
+            if self._down_since is not None:
+                continue
+            channel = await self._own_channel()
+            for group in list(self._joined):
+                try:
+                    await asyncio.wait_for(self._layer.group_add(group, channel), conf.publish_timeout())
+                except Exception as exc:
+                    self._went_down(exc)
+                    break
+
+
+_hubs: dict[asyncio.AbstractEventLoop, EventHub] = {}
+
+
+def hub() -> EventHub:
+    """The hub of the running event loop (one per server process; tests may run several loops)."""
+    loop = asyncio.get_running_loop()
+    found = _hubs.get(loop)
+    if found is None:
+        for stale in [other for other in _hubs if other.is_closed()]:
+            del _hubs[stale]
+        found = _hubs[loop] = EventHub(get_channel_layer())
+    return found
+
+
+def listen(groups: list[str], listener: Listener) -> contextlib.AbstractAsyncContextManager[None]:
+    """Events of ``groups`` go to ``listener.offer`` while the block runs (see ``EventHub.listen``)."""
+    return hub().listen(groups, listener)
