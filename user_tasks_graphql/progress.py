@@ -12,6 +12,8 @@ import time
 import weakref
 from typing import TYPE_CHECKING
 
+from django.db import close_old_connections
+
 from . import conf
 
 if TYPE_CHECKING:
@@ -77,6 +79,7 @@ class TrailingFlusher:
                         status.flush_progress()
                     except Exception:
                         logger.warning("Could not write a task's progress", exc_info=True)
+                        close_old_connections()  # a broken connection is replaced on the next write
 
 
 flusher = TrailingFlusher()

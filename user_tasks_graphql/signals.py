@@ -55,7 +55,8 @@ def create_user_task(sender: str | None = None, body: Any = None, headers: Any =
 
 
 def _close_old_connections() -> None:
-    """Drop stale connections before a task, but never inside a transaction (eager tasks)."""
+    """Drop stale or broken connections (a restarted or failed-over database) before writing a
+    task's state, so the write reconnects; never inside a transaction (eager tasks)."""
     try:
         in_atomic = transaction.get_connection().in_atomic_block
     except Exception:
@@ -102,6 +103,7 @@ def stop_heartbeat(sender: Any = None, task: Any = None, **kwargs: Any) -> None:
 def task_succeeded(sender: Any = None, **kwargs: Any) -> None:
     if not isinstance(sender, UserTaskMixin):
         return
+    _close_old_connections()
     status = sender.status
     if status.state not in (UserTaskState.CANCELED, UserTaskState.FAILED, UserTaskState.RETRYING):
         status.succeed()
@@ -114,6 +116,7 @@ def task_failed(
     """Fail the status with the error text for the user (a cancel keeps Canceled)."""
     if not isinstance(sender, UserTaskMixin) or isinstance(exception, TaskCanceledException):
         return
+    _close_old_connections()  # the error may be the database connection itself
     cached = getattr(sender.request, "_user_task_status", None)
     status = cached if cached is not None and cached.task_id == task_id else _status_for(task_id)
     if status is not None:
@@ -125,6 +128,7 @@ def task_was_revoked(sender: Any = None, request: Any = None, **kwargs: Any) -> 
     """A revoke from outside (CLI, Flower, ``AsyncResult.revoke``) cancels the status too."""
     if not isinstance(sender, UserTaskMixin):
         return
+    _close_old_connections()
     status = _status_for(getattr(request, "id", None))
     if status is not None:
         status.cancel(revoke=False)

@@ -160,8 +160,9 @@ class TestConnectionClosing:
         return calls
 
     def test_closed_outside_a_transaction(self, user: Any, eager: None, closed: list[bool]):
+        """Before the task starts and again before its final state is written."""
         tasks.step_task.delay(user.id, "Argument")
-        assert closed == [True]
+        assert closed == [True, True]
 
     def test_kept_inside_a_transaction(self, user: Any, eager: None, closed: list[bool]):
         with transaction.atomic():
