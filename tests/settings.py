@@ -23,6 +23,9 @@ MEDIA_ROOT = os.environ.get("TEST_MEDIA_ROOT") or tempfile.mkdtemp(prefix="user-
 USER_TASKS_STALE_AFTER = float(os.environ.get("TEST_USER_TASKS_STALE_AFTER", "600"))
 USER_TASKS_HEARTBEAT_INTERVAL = float(os.environ.get("TEST_USER_TASKS_HEARTBEAT_INTERVAL", "30"))
 USER_TASKS_PUBLISH_RETRY_AFTER = float(os.environ.get("TEST_USER_TASKS_PUBLISH_RETRY_AFTER", "2"))
+USER_TASKS_PROGRESS_INTERVAL = float(os.environ.get("TEST_USER_TASKS_PROGRESS_INTERVAL", "0.2"))
+USER_TASKS_WS_INIT_TIMEOUT = float(os.environ.get("TEST_USER_TASKS_WS_INIT_TIMEOUT", "10"))
+USER_TASKS_WS_AUTHENTICATE = os.environ.get("TEST_USER_TASKS_WS_AUTHENTICATE") or None
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

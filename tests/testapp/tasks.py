@@ -166,3 +166,16 @@ __all__ = ["TaskCanceledException"]
 @shared_task(base=StepTask, bind=True)
 def missing_user_id(self: Any, *args: Any, **kwargs: Any) -> None:
     pass
+
+
+@shared_task(base=StepTask, bind=True)
+def slow_commit_task(self: Any, user_id: int, argument: str, commit_delay: float = 0.1, **kwargs: Any) -> None:
+    """Each step's writes commit ``commit_delay`` seconds after they are made, as in a task that
+    does its own work in the same transaction: nobody may hear of a step before it commits."""
+    from django.db import transaction
+
+    for step in range(1, self.status.total_steps + 1):
+        with transaction.atomic():
+            self.status.set_state(f"Step {step}")
+            self.status.increment_completed_steps()
+            time.sleep(commit_delay)
