@@ -37,8 +37,10 @@ test: test-unit test-reliability test-integration
 test-unit: $(STAMP)
 	$(PY) -m pytest tests/unit
 
+# Redis pub/sub ignores database numbers: the prefix keeps the tests' events to themselves.
 SERVICES := DATABASE_URL=$(INTEGRATION_DATABASE_URL) TEST_CELERY_BROKER_URL=$(INTEGRATION_REDIS_URL) \
-	TEST_CELERY_RESULT_BACKEND=$(INTEGRATION_REDIS_URL) TEST_CHANNEL_REDIS_URL=$(INTEGRATION_LAYER_URL)
+	TEST_CELERY_RESULT_BACKEND=$(INTEGRATION_REDIS_URL) TEST_CHANNEL_REDIS_URL=$(INTEGRATION_LAYER_URL) \
+	CHANNEL_LAYER_PREFIX=$(or $(CHANNEL_LAYER_PREFIX),user-tasks-tests)
 
 test-integration: $(STAMP) $(JS_CLIENTS) $(SPA)
 	$(SERVICES) $(PY) -m pytest tests/integration

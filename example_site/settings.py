@@ -112,14 +112,14 @@ CELERY_BEAT_SCHEDULE = {
 def channel_layers(redis_url: str, kind: str = "", prefix: str = "") -> dict:
     """channels-redis when a Redis URL is given, else the in-memory layer (embedded mode).
 
-    ``kind`` (``CHANNEL_LAYER``) picks channels-redis's layer: ``core`` (lists in Redis, one
-    round trip per delivered message) or ``pubsub`` (one PUBLISH per group, fanned out in the
-    server). ``prefix`` (``CHANNEL_LAYER_PREFIX``) separates projects sharing one Redis: Redis
-    pub/sub ignores the database number in the URL.
+    ``kind`` (``CHANNEL_LAYER``) picks channels-redis's layer: ``pubsub`` (the default: one PUBLISH
+    per group, pushed to each server process) or ``core`` (queues in Redis, one round trip per
+    message received). ``prefix`` (``CHANNEL_LAYER_PREFIX``) separates projects sharing one
+    Redis: Redis pub/sub ignores the database number in the URL.
     """
     if not redis_url:
         return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    kind = kind or os.environ.get("CHANNEL_LAYER", "core")
+    kind = kind or os.environ.get("CHANNEL_LAYER", "pubsub")
     prefix = prefix or os.environ.get("CHANNEL_LAYER_PREFIX", "asgi")
     # redis-py 8 times idle reads out after 5 s and its pools refuse the 101st connection:
     # wait longer than channels-redis's 5 s blocking read, and allow many sockets.

@@ -20,6 +20,7 @@ DEFAULTS: dict[str, Any] = {
     "USER_TASKS_PROGRESS_INTERVAL": 0.2,
     "USER_TASKS_PUBLISH_TIMEOUT": 1.0,
     "USER_TASKS_PUBLISH_RETRY_AFTER": 2.0,
+    "USER_TASKS_LIVE_CHECK_INTERVAL": 1.0,
     "USER_TASKS_GROUP_REFRESH_INTERVAL": 3600.0,
 }
 
@@ -79,8 +80,14 @@ def publish_retry_after() -> float:
 
 
 def group_refresh_interval() -> float:
-    """How often a live subscription renews its channel-layer group membership."""
+    """How often a server process renews its channel-layer group memberships."""
     return _seconds("USER_TASKS_GROUP_REFRESH_INTERVAL")
+
+
+def live_check_interval() -> float:
+    """How often a server process sends itself a probe through the channel layer: a probe that does
+    not come back means events may have been lost, and subscriptions are caught up once it does."""
+    return _seconds("USER_TASKS_LIVE_CHECK_INTERVAL")
 
 
 def artifact_storage() -> Storage:

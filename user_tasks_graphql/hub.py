@@ -5,9 +5,11 @@ Redis round trip per socket (the core layer pops its process queue one message a
 one group member per socket in Redis. The hub joins each group once, receives each event once,
 and hands it to the local subscriptions of the event's groups, in memory.
 
-It also hides layer outages from clients: a failed receive is logged once, the hub retries,
-re-joins its groups when the layer answers (a restarted Redis forgot them) and asks every
-subscription to resync from the database, since events published meanwhile are gone.
+It also hides layer outages from clients. A failed receive, or a probe it sends itself through
+the layer that does not come back (``USER_TASKS_LIVE_CHECK_INTERVAL``), is logged once; the hub
+retries, re-joins its groups when the layer answers (a restarted Redis forgot them) and sends
+its subscriptions the database's current state of what changed meanwhile, since events
+published during the outage are gone.
 """
 
 from __future__ import annotations
@@ -30,8 +32,10 @@ from .events import changed_since, groups_for
 logger = logging.getLogger(__name__)
 
 MAX_REMEMBERED_STATUSES = 10_000
-RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0, 5.0)
-CATCH_UP_MARGIN = 30.0  # seconds before the outage was noticed: a write may be published late
+RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0)  # between attempts to re-join after an outage
+READ_RETRY_DELAYS = (0.1, 0.2, 0.5, 1.0)  # a reader that sleeps long would miss the recovery probe
+CATCH_UP_MARGIN = 30.0  # seconds before the last good probe: a write may be published late
+PROBE_TYPE = "user_tasks.probe"
 
 
 class Listener(Protocol):
@@ -44,14 +48,19 @@ class EventHub:
     def __init__(self, layer: Any) -> None:
         self._layer = layer
         self._channel: str | None = None
+        self._channel_lock = asyncio.Lock()
         self._listeners: dict[str, set[Listener]] = {}
         self._joined: set[str] = set()
         self._group_locks: dict[str, asyncio.Lock] = {}
         self._delivered: OrderedDict[str, int] = OrderedDict()  # uuid -> newest seq handed out
         self._reader: asyncio.Task[None] | None = None
-        self._refresher: asyncio.Task[None] | None = None
+        self._watchdog: asyncio.Task[None] | None = None
         self._recovery: asyncio.Task[None] | None = None
+        self._probe_nonce = 0
+        self._probe_answered = asyncio.Event()
+        self._last_ok = 0.0  # when a probe last came back: nothing before it was lost
         self._down_since: float | None = None
+        self._noticed_at = 0.0
 
     @property
     def listening(self) -> int:
@@ -110,23 +119,26 @@ class EventHub:
 
     async def _own_channel(self) -> str:
         if self._channel is None:
-            self._channel = await self._layer.new_channel()
+            async with self._channel_lock:  # the reader and the first join ask at the same time
+                if self._channel is None:
+                    self._channel = await self._layer.new_channel()
         return self._channel
 
     # ---- receiving -----------------------------------------------------------------------------
 
     async def _start(self) -> None:
         if self._reader is None:
+            self._last_ok = time.time()
             self._reader = asyncio.create_task(self._read(), name="user-tasks-hub")
-            self._refresher = asyncio.create_task(self._refresh(), name="user-tasks-hub-refresh")
+            self._watchdog = asyncio.create_task(self._watch(), name="user-tasks-hub-watchdog")
 
     def _stop(self) -> None:
         """Cancel the background tasks without waiting for them: the last subscription to leave
         must not wait on a blocked read (nor swallow its own cancellation doing so)."""
-        for task in (self._reader, self._refresher, self._recovery):
+        for task in (self._reader, self._watchdog, self._recovery):
             if task is not None:
                 task.cancel()
-        self._reader = self._refresher = self._recovery = None
+        self._reader = self._watchdog = self._recovery = None
         self._channel = None
         self._joined.clear()
         self._delivered.clear()
@@ -141,11 +153,15 @@ class EventHub:
                 raise
             except Exception as exc:
                 self._went_down(exc)
-                await asyncio.sleep(RETRY_DELAYS[min(failures, len(RETRY_DELAYS) - 1)])
+                await asyncio.sleep(READ_RETRY_DELAYS[min(failures, len(READ_RETRY_DELAYS) - 1)])
                 failures += 1
                 continue
             failures = 0
-            self.deliver(message)
+            if message.get("type") == PROBE_TYPE:
+                if message.get("nonce") == self._probe_nonce:
+                    self._probe_answered.set()
+            else:
+                self.deliver(message)
 
     def deliver(self, event: dict[str, Any]) -> None:
         """Hand ``event`` to each local listener of its groups, once however many groups brought it."""
@@ -166,15 +182,52 @@ class EventHub:
 
     # ---- outages -------------------------------------------------------------------------------
 
+    async def _probe(self) -> bool:
+        """Send ourselves a message through the layer; True if it came back in time."""
+        self._probe_nonce += 1
+        self._probe_answered.clear()
+        try:
+            channel = await self._own_channel()
+            message = {"type": PROBE_TYPE, "nonce": self._probe_nonce}
+            await asyncio.wait_for(self._layer.send(channel, message), conf.publish_timeout())
+            await asyncio.wait_for(self._probe_answered.wait(), conf.publish_timeout() + READ_RETRY_DELAYS[-1])
+        except Exception:
+            return False
+        return True
+
+    async def _watch(self) -> None:
+        """Probe the layer now and then (a reconnecting pub/sub connection loses messages without
+        any error reaching us), and renew group memberships before channels-redis expires them."""
+        refreshed = time.monotonic()
+        while True:
+            await asyncio.sleep(conf.live_check_interval())
+            if self._down_since is not None:
+                continue
+            sent = time.time()
+            if not await self._probe():
+                self._went_down(TimeoutError("a probe through the channel layer did not come back"))
+                continue
+            self._last_ok = sent
+            if time.monotonic() - refreshed >= conf.group_refresh_interval():
+                refreshed = time.monotonic()
+                for group in list(self._joined):
+                    try:
+                        await asyncio.wait_for(self._layer.group_add(group, await self._own_channel()),
+                                               conf.publish_timeout())  # fmt: skip
+                    except Exception as exc:
+                        self._went_down(exc)
+                        break
+
     def _went_down(self, exc: BaseException) -> None:
         if self._down_since is None:
-            self._down_since = time.time()
+            self._down_since = self._last_ok  # events after the last good probe may be lost
+            self._noticed_at = time.time()
             logger.warning("Live task updates are not being received (%r); retrying", exc)
         if self._recovery is None and self._reader is not None:
             self._recovery = asyncio.create_task(self._recover(), name="user-tasks-hub-recovery")
 
     async def _recover(self) -> None:
-        """Join every wanted group again until the layer answers, then catch up from the database."""
+        """Join every wanted group again until a probe comes back, then catch up from the database."""
         for attempt in itertools.count():
             await asyncio.sleep(RETRY_DELAYS[min(attempt, len(RETRY_DELAYS) - 1)])
             try:
@@ -183,10 +236,13 @@ class EventHub:
                     await asyncio.wait_for(self._layer.group_add(group, channel), conf.publish_timeout())
             except Exception:
                 continue
-            break
+            started = time.time()
+            if await self._probe():
+                break
         self._joined.update(self._listeners)
-        since, self._down_since, self._recovery = self._down_since or time.time(), None, None
-        logger.warning("Live task updates are received again after %.1fs", time.time() - since)
+        since = self._down_since if self._down_since is not None else started
+        self._down_since, self._recovery, self._last_ok = None, None, started
+        logger.warning("Live task updates are received again after %.1fs", time.time() - self._noticed_at)
         await self._catch_up(since)
 
     async def _catch_up(self, since: float) -> None:
@@ -200,20 +256,6 @@ class EventHub:
         self._delivered.clear()
         for event in events:
             self.deliver(event)
-
-    async def _refresh(self) -> None:
-        """Re-join now and then: channels-redis drops group members after ``group_expiry``."""
-        while True:
-            await asyncio.sleep(conf.group_refresh_interval())
-            if self._down_since is not None:
-                continue
-            channel = await self._own_channel()
-            for group in list(self._joined):
-                try:
-                    await asyncio.wait_for(self._layer.group_add(group, channel), conf.publish_timeout())
-                except Exception as exc:
-                    self._went_down(exc)
-                    break
 
 
 _hubs: dict[asyncio.AbstractEventLoop, EventHub] = {}

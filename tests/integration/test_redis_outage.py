@@ -16,7 +16,7 @@ from websockets.typing import Subprotocol
 from tests.testapp import tasks
 from user_tasks_graphql.models import UserTaskStatus
 
-from .conftest import PrivateRedis, Server, Worker, session_cookie
+from .conftest import PrivateRedis, Server, Worker, session_cookie, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -77,5 +77,6 @@ async def test_tasks_finish_and_pushes_resume_after_a_redis_outage(
     assert log.count("Live task updates are published again") == 1
     assert server.process.poll() is None, "the ASGI server must keep running"
     assert reconnects == 0, "the socket stays open: the server catches its subscriptions up after the outage"
+    wait_for(lambda: "Live task updates are received again" in server.output(), timeout=10, what="recovery")
     assert server.output().count("Live task updates are not being received") == 1
     assert server.output().count("Live task updates are received again") == 1

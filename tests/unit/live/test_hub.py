@@ -76,6 +76,7 @@ async def test_listeners_get_only_their_groups():
 async def test_membership_is_renewed(settings: Any):
     """channels-redis drops group members after ``group_expiry`` (24 h by default)."""
     settings.USER_TASKS_GROUP_REFRESH_INTERVAL = 0.05
+    settings.USER_TASKS_LIVE_CHECK_INTERVAL = 0.02
     layer = RecordingLayer()
     async with EventHub(layer).listen(["g1", "g2"], Inbox()):
         await asyncio.sleep(0.3)
@@ -90,6 +91,15 @@ class RecordingLayer(InMemoryChannelLayer):
         super().__init__()
         self.adds: list[str] = []
         self.down = False
+        self.deaf = False  # messages vanish without an error, as during a pub/sub reconnect
+
+    async def send(self, channel: str, message: dict[str, Any]) -> None:
+        if not self.deaf:
+            await super().send(channel, message)
+
+    async def group_send(self, group: str, message: dict[str, Any]) -> None:
+        if not self.deaf:
+            await super().group_send(group, message)
 
     async def group_add(self, group: str, channel: str) -> None:
         if self.down:
@@ -184,3 +194,42 @@ async def test_a_hub_per_event_loop_and_none_left_running():
         assert first._reader is not None
     assert first._reader is None, "no background task outlives the last subscription"
     assert get_channel_layer() is not None
+
+
+async def test_one_channel_even_when_creating_it_takes_a_round_trip():
+    """channels-redis's pub/sub layer subscribes in ``new_channel``: the reader and the first join
+    must still end up on the same channel."""
+
+    class SlowLayer(InMemoryChannelLayer):
+        async def new_channel(self, prefix: str = "specific.") -> str:
+            await asyncio.sleep(0.01)
+            return await super().new_channel(prefix)
+
+    layer = SlowLayer()
+    inbox = Inbox()
+    async with EventHub(layer).listen([user_group(1)], inbox):
+        await layer.group_send(user_group(1), event(1))
+        await wait_until(lambda: inbox.events)
+    assert inbox.events == [event(1)]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_messages_lost_without_an_error_are_noticed_by_the_probe(alice: Any, caplog: Any, settings: Any):
+    """A pub/sub connection that reconnects drops what was published meanwhile and raises nothing
+    to its reader; the probe that does not come back is how the hub finds out."""
+    settings.USER_TASKS_LIVE_CHECK_INTERVAL = 0.05
+    layer = RecordingLayer()
+    status = await UserTaskStatus.objects.acreate(user=alice, task_id="t", task_class="c", name="n",
+                                                  total_steps=3, state="In Progress")  # fmt: skip
+    inbox = Inbox()
+    caplog.set_level(logging.WARNING, logger="user_tasks_graphql.hub")
+    async with EventHub(layer).listen([status_group(status.uuid)], inbox):
+        layer.deaf = True
+        await UserTaskStatus.objects.filter(pk=status.pk).aupdate(
+            state="Succeeded", completed_steps=3, seq=F("seq") + 1
+        )
+        await wait_until(lambda: "not being received" in caplog.text)
+        layer.deaf = False
+        await wait_until(lambda: inbox.events)
+    assert "received again" in caplog.text
+    assert [(e["state"], e["completed_steps"], e["seq"]) for e in inbox.events] == [("Succeeded", 3, 1)]
