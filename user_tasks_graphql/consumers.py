@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import logging
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -12,12 +13,80 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 from strawberry.channels import GraphQLWSConsumer
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.types.unset import UNSET
 
 from .publish import publisher
+from .schema.errors import BAD_USER_INPUT
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_SUBSCRIPTIONS = 20
 DEFAULT_INIT_TIMEOUT = 10.0
+
+
+def _malformed(message: Any, start: str) -> bool:
+    """True for JSON the protocol handlers cannot read: not an object, no string ``type``, an
+    unhashable ``id``, or a ``start`` message whose payload, query, variables or operation name
+    has the wrong type. Strawberry's handlers die on these and leave the socket open."""
+    if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+        return True
+    if not isinstance(message.get("id", ""), str | int):
+        return True
+    if message["type"] != start:
+        return False
+    payload = message.get("payload")
+    return (
+        not isinstance(payload, dict)
+        or not isinstance(payload.get("query"), str)
+        or not isinstance(payload.get("variables") or {}, dict)
+        or not isinstance(payload.get("operationName") or "", str)
+    )
+
+
+def _coded(message: Any) -> Any:
+    """Give protocol-level errors (the subscription limit) the contract's code, like every other error."""
+    if isinstance(message, dict) and message.get("type") == "error":
+        payload = message.get("payload")
+        for error in payload if isinstance(payload, list) else [payload]:
+            if isinstance(error, dict) and not (error.get("extensions") or {}).get("code"):
+                error["extensions"] = {**(error.get("extensions") or {}), "code": BAD_USER_INPUT}
+    return message
+
+
+class TransportWSHandler(BaseGraphQLTransportWSHandler):
+    async def handle_message(self, message: Any) -> None:
+        if _malformed(message, "subscribe"):
+            await self.handle_invalid_message("Invalid message")  # the protocol's 4400
+            return
+        await super().handle_message(message)
+
+    async def send_message(self, message: Any) -> None:
+        await super().send_message(_coded(message))
+
+
+class LegacyWSHandler(BaseGraphQLWSHandler):
+    async def handle(self) -> None:
+        timeout = asyncio.create_task(self._close_without_init())
+        try:
+            await super().handle()
+        finally:
+            timeout.cancel()
+
+    async def _close_without_init(self) -> None:
+        """``USER_TASKS_WS_INIT_TIMEOUT`` for this protocol too, which has no timeout of its own."""
+        await asyncio.sleep(self.view.connection_init_wait_timeout.total_seconds())
+        if not self.connection_acknowledged:
+            await self.websocket.close(code=4408, reason="Connection initialisation timeout")
+
+    async def handle_message(self, message: Any) -> None:
+        if _malformed(message, "start"):
+            return  # ignored, as this protocol ignores invalid JSON and unknown types
+        await super().handle_message(message)
+
+    async def send_message(self, message: Any) -> None:
+        await super().send_message(_coded(message))
 
 
 class UserTasksConsumer(GraphQLWSConsumer):
@@ -29,6 +98,8 @@ class UserTasksConsumer(GraphQLWSConsumer):
     the process's hub (``user_tasks_graphql.hub``), so a layer outage never closes sockets."""
 
     channel_layer_alias = "user_tasks_graphql.no-layer-per-socket"
+    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
 
     async def connect(self) -> None:
         publisher.use_server_loop(asyncio.get_running_loop())
@@ -43,6 +114,9 @@ class UserTasksConsumer(GraphQLWSConsumer):
                 user = await sync_to_async(authenticate)(params if isinstance(params, dict) else {}, self.scope)
             except PermissionError as exc:
                 raise ConnectionRejectionError({"reason": str(exc) or "forbidden"}) from exc
+            except Exception as exc:  # a hook fed a token of the wrong type: refuse, never hang the socket
+                logger.warning("USER_TASKS_WS_AUTHENTICATE raised %r: connection refused", exc)
+                raise ConnectionRejectionError({"reason": "forbidden"}) from exc
             if user is not None:
                 self.scope["user"] = user
         return UNSET
