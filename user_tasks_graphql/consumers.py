@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_SUBSCRIPTIONS = 20
 DEFAULT_INIT_TIMEOUT = 10.0
+DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024
+MESSAGE_TOO_BIG = 1009  # RFC 6455
 
 
 def _malformed(message: Any, start: str) -> bool:
@@ -104,6 +106,15 @@ class UserTasksConsumer(GraphQLWSConsumer):
     async def connect(self) -> None:
         publisher.use_server_loop(asyncio.get_running_loop())
         await super().connect()
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        """Refuse a message larger than ``USER_TASKS_WS_MAX_MESSAGE_BYTES`` before parsing it: one
+        multi-megabyte string literal would hold the event loop, and every other socket, for seconds."""
+        limit = int(getattr(settings, "USER_TASKS_WS_MAX_MESSAGE_BYTES", DEFAULT_MAX_MESSAGE_BYTES))
+        if text_data is not None and len(text_data) > limit // 4 and len(text_data.encode()) > limit:
+            await self.close(code=MESSAGE_TOO_BIG, reason=f"Messages are limited to {limit} bytes")
+            return
+        await super().receive(text_data=text_data, bytes_data=bytes_data)
 
     async def on_ws_connect(self, context: Any) -> Any:
         path = getattr(settings, "USER_TASKS_WS_AUTHENTICATE", None)

@@ -134,11 +134,24 @@ def test_message_over_uvicorns_size_limit_closes_1009(scene: Scene, protocol: st
 
 
 @pytest.mark.parametrize("protocol", BOTH)
-def test_megabytes_of_invalid_json(scene: Scene, protocol: str):
-    """8 MB of text that is not JSON: graphql-transport-ws closes 4400; legacy graphql-ws ignores it."""
+@pytest.mark.parametrize("size", [65 * 1024, 8_000_000])
+def test_messages_over_64_kib_close_1009_before_parsing(scene: Scene, protocol: str, size: int):
+    """``USER_TASKS_WS_MAX_MESSAGE_BYTES`` (64 KiB): parsing megabytes on the event loop would stall
+    every other socket of the process."""
+    with scene.socket(protocol, max_size=None) as socket:
+        socket.init()
+        socket.send_raw("{" + "x" * size)
+        assert socket.closed_with() == 1009
+        assert socket.close_reason == "Messages are limited to 65536 bytes"
+    scene.verify(socket)
+
+
+@pytest.mark.parametrize("protocol", BOTH)
+def test_invalid_json(scene: Scene, protocol: str):
+    """Text that is not JSON: graphql-transport-ws closes 4400; legacy graphql-ws ignores it."""
     with scene.socket(protocol) as socket:
         socket.init()
-        socket.send_raw("{" + "x" * 8_000_000)
+        socket.send_raw("{" + "x" * 60_000)
         if protocol == TRANSPORT_WS:
             assert socket.closed_with() == 4400
             assert socket.close_reason == "WebSocket message must be valid JSON"
@@ -191,8 +204,8 @@ def test_malformed_messages(scene: Scene, protocol: str, name: str):
 
 @pytest.mark.parametrize("protocol", BOTH)
 def test_document_over_the_token_limit(scene: Scene, protocol: str):
-    """A valid but 300,000-token document (3.3 MB): parsing stops at 2,000 tokens."""
-    document = "subscription { " + "__typename " * 300_000 + "}"
+    """A valid 5,000-token document (under the message size limit): parsing stops at 2,000 tokens."""
+    document = "subscription { " + "__typename " * 5_000 + "}"
     with scene.socket(protocol, max_size=None) as socket:
         socket.init()
         socket.subscribe("big", document)
@@ -207,10 +220,10 @@ def test_document_over_the_token_limit(scene: Scene, protocol: str):
     scene.verify(socket)
 
 
-def test_several_megabyte_string_literal(scene: Scene):
-    """One 4 MB token is within every limit: it is parsed, refused with a coded error, and the
+def test_long_string_literal(scene: Scene):
+    """One 60 KB token is within every limit: it is parsed, refused with a coded error, and the
     socket keeps working."""
-    document = 'subscription { userTaskStatus(uuid: "' + "a" * 4_000_000 + '") { name } }'
+    document = 'subscription { userTaskStatus(uuid: "' + "a" * 60_000 + '") { name } }'
     with scene.socket(max_size=None) as socket:
         socket.init()
         socket.subscribe("big", document)
