@@ -57,7 +57,20 @@ def _coded(message: Any) -> Any:
     return message
 
 
+def client_went_away(error: BaseException) -> bool:
+    """A send that failed because the tab closed meanwhile: routine, not worth a traceback."""
+    if isinstance(error, OSError):  # uvicorn's ClientDisconnected, a reset connection
+        return True
+    return isinstance(error, RuntimeError) and "after sending 'websocket.close'" in str(error)
+
+
 class TransportWSHandler(BaseGraphQLTransportWSHandler):
+    async def handle_task_exception(self, error: Exception) -> None:
+        if client_went_away(error):
+            logger.debug("A websocket closed while an operation was sending: %r", error)
+            return
+        await super().handle_task_exception(error)
+
     async def handle_message(self, message: Any) -> None:
         if _malformed(message, "subscribe"):
             await self.handle_invalid_message("Invalid message")  # the protocol's 4400

@@ -28,7 +28,9 @@ class ProgressBuffer:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.pending = 0
-        self.last_flush = 0.0
+        # the first interval starts with the first increment: a task shorter than the interval
+        # writes its steps once, together with its result
+        self.last_flush = time.monotonic()
         self.interval = conf.progress_interval()
 
     def add(self, steps: int) -> tuple[bool, bool]:

@@ -1,5 +1,6 @@
 """Protocol behaviour and limits on the websocket: close codes, subscription cap, token auth."""
 
+import logging
 from typing import Any
 
 import pytest
@@ -110,3 +111,19 @@ async def test_bad_token_closes_4403(alice: Any, settings: Any):
     await socket.connect(init=False)
     await socket.send({"type": "connection_init", "payload": {"token": "forged"}})
     assert await socket.closed_with() == 4403
+
+
+async def test_a_client_that_went_away_is_not_an_error(caplog: pytest.LogCaptureFixture):
+    """A tab closed while its task was sending: routine, so no traceback in the server's log."""
+    from uvicorn.protocols.utils import ClientDisconnected
+
+    from user_tasks_graphql.consumers import TransportWSHandler
+
+    handler = TransportWSHandler.__new__(TransportWSHandler)
+    caplog.set_level(logging.DEBUG)
+    closed = RuntimeError("Unexpected ASGI message 'websocket.send', after sending 'websocket.close'.")
+    for error in (ClientDisconnected(), closed):
+        await handler.handle_task_exception(error)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    await handler.handle_task_exception(ValueError("a real bug"))
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == ["Exception in worker task"]
