@@ -15,3 +15,5 @@ DEBUG = False
 USER_TASKS_GRAPHQL_INTROSPECTION = False
 
 CHANNEL_LAYERS = channel_layers(os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"))  # noqa: F405
+# django-user-tasks' object permissions (its detail endpoint) come from django-rules.
+AUTHENTICATION_BACKENDS = [*AUTHENTICATION_BACKENDS, "rules.permissions.ObjectPermissionBackend"]  # noqa: F405
