@@ -3,6 +3,8 @@ pgbouncer, an administrator's pg_terminate_backend): the task must end cleanly, 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -16,21 +18,26 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 STEPS = 20
 
 
-def drop_other_connections() -> int:
+APPLICATION = "user-tasks-dropped-worker"  # libpq's PGAPPNAME: only the worker's connections are dropped
+
+
+def drop_worker_connections() -> int:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            "WHERE datname = current_database() AND application_name = %s",
+            [APPLICATION],
         )
         return int(cursor.fetchone()[0])
 
 
-def test_a_dropped_database_connection_ends_the_task_cleanly(worker: Worker):
+def test_a_dropped_database_connection_ends_the_task_cleanly(start_worker: Callable[..., Worker]):
+    start_worker(PGAPPNAME=APPLICATION)
     user = get_user_model().objects.create_user("dropped")
     result = tasks.progress_task.delay(user.id, "drop", step_seconds=0.3, total_steps=STEPS)
     status = UserTaskStatus.objects.get(task_id=result.id)
     wait_for(lambda: UserTaskStatus.objects.get(pk=status.pk).completed_steps >= 3, what="the task to be running")
-    assert drop_other_connections() >= 1, "the worker's connections were dropped"
+    assert drop_worker_connections() >= 1, "the worker's connections were dropped"
 
     def ended() -> UserTaskStatus | None:
         current = UserTaskStatus.objects.get(pk=status.pk)
