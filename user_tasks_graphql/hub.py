@@ -1,9 +1,9 @@
 """One channel-layer channel per server process, shared by every live subscription in it.
 
-A websocket per channel would make channels-redis deliver each event once per subscriber: one
-Redis round trip per socket (the core layer pops its process queue one message at a time) and
-one group member per socket in Redis. The hub joins each group once, receives each event once,
-and hands it to the local subscriptions of the event's groups, in memory.
+A channel per websocket would make each socket a group member in Redis, each event a message per
+socket in the layer (queued, decoded and dispatched one by one), and a layer outage would close
+every socket whose read failed. The hub joins each group once, receives each event once, and
+hands it to the local subscriptions of the event's groups, in memory.
 
 It also hides layer outages from clients. A failed receive, or a probe it sends itself through
 the layer that does not come back (``USER_TASKS_LIVE_CHECK_INTERVAL``), is logged once; the hub

@@ -21,6 +21,7 @@ from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 from websockets.typing import Subprotocol
 
+from bench.servers import rss_mib
 from tests.integration.conftest import PrivateRedis, Server, Worker, session_cookie
 from tests.testapp import tasks
 
@@ -28,14 +29,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 USERS, CONNECTIONS, TASKS_PER_USER, STEPS = 10, 100, 10, 5
 QUERY = "subscription { userTaskStatuses { name state completedSteps } }"
-
-
-def rss_mib(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS")
 
 
 class Tab:

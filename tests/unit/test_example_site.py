@@ -117,3 +117,22 @@ def test_spa_page_needs_login_and_sets_the_csrf_cookie(client: Any, user: Any):
     response = client.get("/")
     assert response.status_code == 200
     assert "csrftoken" in response.cookies
+
+
+def test_channel_layer_choice(monkeypatch: Any):
+    """The pub/sub layer by default (chosen from the fan-out and load data), core on request, the
+    in-memory layer without Redis, and a clear error for anything else."""
+    from example_site.settings import channel_layers
+
+    monkeypatch.delenv("CHANNEL_LAYER", raising=False)
+    monkeypatch.delenv("CHANNEL_LAYER_PREFIX", raising=False)
+    url = "redis://127.0.0.1:6379/3"
+    default = channel_layers(url)["default"]
+    assert default["BACKEND"] == "channels_redis.pubsub.RedisPubSubChannelLayer"
+    assert default["CONFIG"]["prefix"] == "asgi"
+    core = channel_layers(url, kind="core", prefix="mine")["default"]
+    assert core["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+    assert core["CONFIG"]["prefix"] == "mine"
+    assert channel_layers("")["default"]["BACKEND"] == "channels.layers.InMemoryChannelLayer"
+    with pytest.raises(ValueError, match="CHANNEL_LAYER must be"):
+        channel_layers(url, kind="rabbit")
