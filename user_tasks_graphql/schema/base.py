@@ -10,6 +10,7 @@ from strawberry.types import ExecutionContext
 
 from .errors import classify
 from .limits import limit_extensions
+from .shared_results import SharingExecutor
 
 
 class UserTasksSchema(strawberry.Schema):
@@ -25,4 +26,5 @@ def build_schema(
 ) -> UserTasksSchema:
     """Build a schema from your merged root types with our error handling and limits."""
     extensions = [*limit_extensions(), *kwargs.pop("extensions", [])]
+    kwargs.setdefault("execution_context_class", SharingExecutor)
     return UserTasksSchema(query=query, mutation=mutation, subscription=subscription, extensions=extensions, **kwargs)

@@ -5,7 +5,8 @@
   backlog on the server.
 - ``EventLoader`` turns an event into the object the GraphQL types read: from the event alone
   for scalar fields, or one database read shared by every subscriber of the same event when the
-  query selects relations.
+  query selects relations. Every subscriber gets the same object, so the result of executing one
+  request on it is shared too (``shared_results.py``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from asgiref.sync import sync_to_async
 from ..events import status_from_event
 from ..models import UserTaskStatus
 from .prefetch import LoadPlan
+from .shared_results import SharedResults
+from .types import UserTaskStatusType
 
 
 class LatestEvents:
@@ -62,19 +65,20 @@ class LatestEvents:
 
 
 class EventLoader:
-    """Per process: one database read per (status, seq, selection), however many subscribers."""
+    """Per process: one object (and at most one database read) per (status, seq, selection),
+    however many subscribers."""
 
     def __init__(self, size: int = 512) -> None:
-        self._loads: OrderedDict[tuple[int, int, str], asyncio.Future[UserTaskStatus | None]] = OrderedDict()
-        self._built: OrderedDict[tuple[int, int, str], UserTaskStatus] = OrderedDict()
+        self._loads: OrderedDict[tuple[int, int, str], asyncio.Future[UserTaskStatusType | None]] = OrderedDict()
+        self._built: OrderedDict[tuple[int, int, str], UserTaskStatusType] = OrderedDict()
         self._size = size
 
-    async def load(self, event: dict[str, Any], plan: LoadPlan) -> UserTaskStatus | None:
+    async def load(self, event: dict[str, Any], plan: LoadPlan) -> UserTaskStatusType | None:
         key = (event["id"], event["seq"], plan.key())
         if not plan.select_related and not plan.prefetch:
             built = self._built.get(key)
             if built is None:
-                built = self._built[key] = status_from_event(event)
+                built = self._built[key] = _shared(status_from_event(event))
                 while len(self._built) > self._size:
                     self._built.popitem(last=False)
             return built
@@ -85,12 +89,17 @@ class EventLoader:
             while len(self._loads) > self._size:
                 self._loads.popitem(last=False)
             try:
-                future.set_result(await sync_to_async(_read)(event["id"], plan))
+                status = await sync_to_async(_read)(event["id"], plan)
+                future.set_result(_shared(status) if status is not None else None)
             except Exception as exc:
                 future.set_exception(exc)
                 self._loads.pop(key, None)
                 raise
         return await asyncio.shield(future)
+
+
+def _shared(status: UserTaskStatus) -> UserTaskStatusType:
+    return UserTaskStatusType(instance=status, shared_results=SharedResults())
 
 
 def _read(pk: int, plan: LoadPlan) -> UserTaskStatus | None:

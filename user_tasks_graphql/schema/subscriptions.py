@@ -58,9 +58,9 @@ async def _one_status(info: Info, status_uuid: uuid.UUID) -> AsyncGenerator[User
             status = await loader.load(event, plan)
             if status is None:
                 return
-            events.seen(key, status.seq)
-            yield UserTaskStatusType(instance=status)
-            if status.is_finished:
+            events.seen(key, status.instance.seq)
+            yield status
+            if status.instance.is_finished:
                 return
 
 
@@ -86,7 +86,7 @@ async def _many_statuses(info: Info, filters: UserTaskStatusFilter | None) -> As
                     continue
             status = await loader.load(event, plan)
             if status is not None:
-                yield UserTaskStatusType(instance=status)
+                yield status
 
 
 @strawberry.type

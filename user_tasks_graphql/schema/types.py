@@ -17,6 +17,7 @@ from django.urls import NoReverseMatch, reverse
 
 from ..models import UserTaskArtifact, UserTaskStatus
 from ..states import STATE_BY_VALUE, UserTaskState
+from .shared_results import SharedResults
 
 if TYPE_CHECKING:
     pass
@@ -42,6 +43,8 @@ class UserTaskStatusType:
     """A task started for a user (or a chain, group or chord container of such tasks)."""
 
     instance: strawberry.Private[UserTaskStatus]
+    # set on a subscription event that many subscriptions receive: see shared_results.py
+    shared_results: strawberry.Private[SharedResults | None] = None
 
     @strawberry.field(description="Stable identifier, the same in queries and subscription events (Apollo cache key).")
     def id(self) -> strawberry.ID:
