@@ -1,22 +1,34 @@
-"""Abuse limits, on by default: query depth, tokens, aliases; introspection only when allowed."""
+"""Abuse limits, on by default: query depth, tokens, aliases; introspection only when allowed.
+
+Parsing and validating a document costs milliseconds, and SPAs send the same few documents over and
+over (every tab subscribes with the same text). Both are cached per document text: the parse by
+text and token limit, the validation by document and rules. The limit rules are built once per
+limit value, so the cached validation holds until a setting changes.
+"""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from graphql import ValidationRule
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
-    QueryDepthLimiter,
+    ParserCache,
     SchemaExtension,
+    ValidationCache,
+    max_aliases,
+    query_depth_limiter,
 )
 
 DEFAULT_MAX_DEPTH = 10
 DEFAULT_MAX_TOKENS = 2000
 DEFAULT_MAX_ALIASES = 15
+DOCUMENT_CACHE_SIZE = 256  # distinct document texts; bounded so unique texts cannot grow memory
 
 
 def _setting(name: str, default: Any) -> Any:
@@ -27,12 +39,29 @@ def introspection_allowed() -> bool:
     return bool(_setting("USER_TASKS_GRAPHQL_INTROSPECTION", settings.DEBUG))
 
 
+@functools.cache
+def _depth_rule(max_depth: int) -> type[ValidationRule]:
+    return query_depth_limiter.create_validator(max_depth, None, None)
+
+
+@functools.cache
+def _alias_rule(max_aliases_count: int) -> type[ValidationRule]:
+    return max_aliases.create_validator(max_aliases_count)
+
+
+def _limit_rules() -> AddValidationRules:
+    depth = int(_setting("USER_TASKS_GRAPHQL_MAX_DEPTH", DEFAULT_MAX_DEPTH))
+    aliases = int(_setting("USER_TASKS_GRAPHQL_MAX_ALIASES", DEFAULT_MAX_ALIASES))
+    return AddValidationRules([_depth_rule(depth), _alias_rule(aliases)])
+
+
 def limit_extensions() -> list[Callable[[], SchemaExtension] | type[SchemaExtension]]:
     """Factories for each operation's limit extensions; the settings are read per operation."""
     extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
-        lambda: QueryDepthLimiter(max_depth=int(_setting("USER_TASKS_GRAPHQL_MAX_DEPTH", DEFAULT_MAX_DEPTH))),
+        _limit_rules,
         lambda: MaxTokensLimiter(max_token_count=int(_setting("USER_TASKS_GRAPHQL_MAX_TOKENS", DEFAULT_MAX_TOKENS))),
-        lambda: MaxAliasesLimiter(max_alias_count=int(_setting("USER_TASKS_GRAPHQL_MAX_ALIASES", DEFAULT_MAX_ALIASES))),
+        lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
+        lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
     ]
     if not introspection_allowed():
         extensions.append(DisableIntrospection)

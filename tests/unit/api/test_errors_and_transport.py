@@ -1,6 +1,7 @@
 """Bad input gets a coded GraphQL error (or a 4xx), never a 500, a traceback or a changed row."""
 
 import json
+import uuid
 from typing import Any
 
 import pytest
@@ -58,6 +59,44 @@ def test_depth_limit(as_user: Client):
     result = gql(as_user, f'{{ userTaskStatus(uuid: "00000000-0000-0000-0000-000000000000") {{ {nested} }} }}')
     assert result.codes == ["BAD_USER_INPUT"]
     assert "exceeds maximum operation depth" in result.errors[0]["message"]
+
+
+def test_a_repeated_document_is_parsed_and_validated_once(as_user: Client, monkeypatch: pytest.MonkeyPatch):
+    import graphql
+    import strawberry.schema.schema as strawberry_schema
+
+    parses, validations = [], []
+    monkeypatch.setattr(
+        graphql.language.parser.Parser,
+        "parse_document",
+        _counting(graphql.language.parser.Parser.parse_document, parses),
+    )
+    monkeypatch.setattr(strawberry_schema, "validate", _counting(strawberry_schema.validate, validations))
+    query = f"{{ repeated{uuid.uuid4().hex}: userTaskStatuses {{ totalCount }} }}"  # new to the caches
+    for _ in range(3):
+        assert gql(as_user, query).errors == []
+    assert (len(parses), len(validations)) == (1, 1)
+
+
+def test_cached_documents_still_follow_the_limit_settings(as_user: Client, settings: Any):
+    query = '{ userTaskStatus(uuid: "00000000-0000-0000-0000-000000000000") { parent { parent { name } } } }'
+    assert gql(as_user, query).errors == []
+    settings.USER_TASKS_GRAPHQL_MAX_DEPTH = 2
+    assert gql(as_user, query).codes == ["BAD_USER_INPUT"]
+    settings.USER_TASKS_GRAPHQL_MAX_DEPTH = 10
+    assert gql(as_user, query).errors == []
+    aliases = "{ a: userTaskStatuses { totalCount } b: userTaskStatuses { totalCount } }"
+    assert gql(as_user, aliases).errors == []
+    settings.USER_TASKS_GRAPHQL_MAX_ALIASES = 1
+    assert gql(as_user, aliases).codes == ["BAD_USER_INPUT"]
+
+
+def _counting(function: Any, calls: list[int]) -> Any:
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return function(*args, **kwargs)
+
+    return counted
 
 
 def test_alias_limit(as_user: Client):
