@@ -191,7 +191,7 @@ def _verdict(series: dict[str, list[Point]]) -> str:
 def run(quick: bool = False) -> str:
     from user_tasks_graphql.models import UserTaskStatus
 
-    seconds, warmup = (4.0, 1.0) if quick else (15.0, 3.0)
+    seconds, warmup = (3.0, 1.0) if quick else (15.0, 3.0)
     raise_open_files(2 * max(SUBSCRIBERS) + 512)
     username = f"fanout-{uuid.uuid4().hex[:6]}"
     cookie = session_cookie(username)

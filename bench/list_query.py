@@ -78,7 +78,7 @@ def _queries(call: Any, client: Client) -> int:
 
 
 def run(quick: bool = False) -> str:
-    repeat = 20 if quick else 100
+    repeat = 10 if quick else 100
     user = get_user_model().objects.create_user(f"lister-{uuid.uuid4().hex[:6]}")
     user.user_permissions.add(
         Permission.objects.get(codename="view_usertaskstatus", content_type__app_label="user_tasks")

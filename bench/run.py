@@ -13,6 +13,7 @@ import argparse
 import datetime
 import importlib
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -42,9 +43,13 @@ def main() -> None:
         command = "python bench/run.py" + (" --quick" if options.quick else "")
         command += "".join(f" --only {name}" for name in options.only or [])
         print(f"Run {datetime.date.today().isoformat()} (`{command}`)\n")
+        started = time.monotonic()
         for name in chosen:
             module = importlib.import_module(f"bench.{name}")
+            began = time.monotonic()
             print(module.run(quick=options.quick), end="\n\n", flush=True)
+            print(f"({name}: {time.monotonic() - began:.0f} s)\n", flush=True)
+        print(f"All {len(chosen)} workloads: {time.monotonic() - started:.0f} s")
 
 
 if __name__ == "__main__":
