@@ -1,4 +1,5 @@
-"""The schema class: the contract's error codes on every error, and the abuse limits."""
+"""The schema class: the contract's error codes on every error, the abuse limits, and an executor
+that shares subscription events' results and keeps no memory per event."""
 
 from __future__ import annotations
 
@@ -14,7 +15,14 @@ from .shared_results import SharingExecutor
 
 
 class UserTasksSchema(strawberry.Schema):
-    """A ``strawberry.Schema`` whose errors all carry ``extensions.code`` and leak nothing."""
+    """A ``strawberry.Schema`` whose errors all carry ``extensions.code`` and leak nothing.
+
+    Executes with ``SharingExecutor`` unless given an ``execution_context_class``: derive yours from
+    it, or long-lived subscriptions grow with every event they send (``event_executor.py``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["execution_context_class"] = kwargs.get("execution_context_class") or SharingExecutor
+        super().__init__(*args, **kwargs)
 
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         for error in errors:
@@ -26,5 +34,4 @@ def build_schema(
 ) -> UserTasksSchema:
     """Build a schema from your merged root types with our error handling and limits."""
     extensions = [*limit_extensions(), *kwargs.pop("extensions", [])]
-    kwargs.setdefault("execution_context_class", SharingExecutor)
     return UserTasksSchema(query=query, mutation=mutation, subscription=subscription, extensions=extensions, **kwargs)

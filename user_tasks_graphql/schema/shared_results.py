@@ -19,6 +19,7 @@ from graphql import ExecutionResult
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from .context import session_user_pk
+from .event_executor import EventScopedExecutor
 
 RequestKey = tuple[Hashable, ...]
 
@@ -51,7 +52,7 @@ def request_key(executor: StrawberryGraphQLCoreExecutionContext) -> RequestKey |
     return (location.source.body, location.start, variables, viewer)
 
 
-class SharingExecutor(StrawberryGraphQLCoreExecutionContext):
+class SharingExecutor(EventScopedExecutor):
     """Strawberry's executor, reusing a subscription event's result across identical requests."""
 
     def execute_operation(self, serially: bool | None = None) -> Any:
