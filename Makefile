@@ -4,6 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 STAMP := $(VENV)/.installed
+# how uvicorn serves websockets here and in the tests (example_site/serving.py says why)
+UVICORN_WS := --ws websockets-sansio --ws-per-message-deflate false
 export DJANGO_SETTINGS_MODULE ?= tests.settings
 # The integration suite needs PostgreSQL and Redis; these defaults match a local install.
 INTEGRATION_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/test)
@@ -74,7 +76,7 @@ demo: $(STAMP) $(SPA)
 	DJANGO_SETTINGS_MODULE=example_site.settings $(PY) manage.py seed_demo
 	@echo "Open http://127.0.0.1:$(DEMO_PORT)/ and log in as demo / demo"
 	DJANGO_SETTINGS_MODULE=example_site.settings $(BIN)/uvicorn example_site.asgi:application \
-		--host 127.0.0.1 --port $(DEMO_PORT)
+		--host 127.0.0.1 --port $(DEMO_PORT) $(UVICORN_WS)
 
 demo-worker: $(STAMP)
 	DJANGO_SETTINGS_MODULE=example_site.settings $(BIN)/celery -A example_site.celery:app worker -l info

@@ -16,6 +16,7 @@ from django.db import connection
 from django.test import Client
 
 from bench.harness import REPO
+from example_site.serving import UVICORN_WEBSOCKET_OPTIONS
 
 
 def free_port() -> int:
@@ -47,7 +48,7 @@ def start_server(port: int, **env: str) -> subprocess.Popen[bytes]:
     """One uvicorn process serving the bench project (our GraphQL and django-user-tasks' REST API)."""
     profile = os.environ.get("BENCH_PROFILE_SERVER")  # a path: profile the server with cProfile
     command = [sys.executable, *(["-m", "cProfile", "-o", profile] if profile else []), "-m", "uvicorn",
-               "example_site.asgi:application", "--port", str(port), "--ws", "websockets", "--no-access-log",
+               "example_site.asgi:application", "--port", str(port), *UVICORN_WEBSOCKET_OPTIONS, "--no-access-log",
                "--log-level", "warning", *os.environ.get("BENCH_SERVER_ARGS", "").split()]  # fmt: skip
     process = subprocess.Popen(command, cwd=REPO, env=bench_environment(**env), start_new_session=True)
     deadline = time.monotonic() + 30

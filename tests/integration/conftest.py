@@ -24,6 +24,7 @@ import redis
 from django.db import connection
 
 from example_site.celery import app as celery_app
+from example_site.serving import UVICORN_WEBSOCKET_OPTIONS
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -182,7 +183,7 @@ def start_server(services: dict[str, str], tmp_path: Path) -> Iterator[Callable[
         port = port or free_port()
         log = tmp_path / f"server-{port}-{uuid.uuid4().hex[:6]}.log"
         command = [sys.executable, "-m", "uvicorn", "example_site.asgi:application", "--host", "127.0.0.1",
-                   "--port", str(port), "--ws", "websockets", "--no-access-log"]  # fmt: skip
+                   "--port", str(port), *UVICORN_WEBSOCKET_OPTIONS, "--no-access-log"]  # fmt: skip
         process = spawn(command, service_environment(services, **env), log, "Application startup complete", "uvicorn")
         server = Server(process, log, port)
         started.append(server)

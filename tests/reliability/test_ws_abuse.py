@@ -122,14 +122,15 @@ def test_binary_frame_closes_the_socket(scene: Scene, protocol: str, initialised
 
 @pytest.mark.parametrize("protocol", BOTH)
 def test_message_over_uvicorns_size_limit_closes_1009(scene: Scene, protocol: str):
-    """17 MiB of text in 1 MiB fragments (one huge frame races the close against the client's own
-    write): uvicorn closes with 1009 before the application sees any of it."""
+    """17 MiB of text in 1 MiB fragments: uvicorn closes with 1009 before the application sees any
+    of it. It closes the TCP connection right after its close frame, so the megabytes the client is
+    still sending may turn the close into a reset that discards the frame on the client's side."""
     fragment = "x" * 2**20
     with scene.socket(protocol) as socket:
         socket.init()
         with contextlib.suppress(ConnectionClosed):  # the server closes before the last fragments
             socket.send_raw_fragments([fragment] * (UVICORN_MAX_MESSAGE // len(fragment) + 1))
-        assert socket.closed_with() == 1009
+        assert socket.closed_with(reset_allowed=True) in (1009, None)
     scene.verify(socket)
 
 

@@ -20,6 +20,7 @@ from websockets import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 from websockets.typing import Subprotocol
 
+from example_site.serving import UVICORN_WEBSOCKET_OPTIONS
 from tests.integration.conftest import Server, free_port, service_environment, session_cookie, spawn
 from user_tasks_graphql.models import UserTaskArtifact, UserTaskStatus
 
@@ -39,7 +40,7 @@ def running_server(services: dict[str, str], directory: Path, **env: str) -> Ite
     port = free_port()
     log = directory / f"server-{port}.log"
     command = [sys.executable, "-m", "uvicorn", "example_site.asgi:application", "--host", "127.0.0.1",
-               "--port", str(port), "--ws", "websockets", "--no-access-log"]  # fmt: skip
+               "--port", str(port), *UVICORN_WEBSOCKET_OPTIONS, "--no-access-log"]  # fmt: skip
     process = spawn(command, service_environment(services, **env), log, "Application startup complete", "uvicorn")
     server = Server(process, log, port)
     try:
@@ -151,8 +152,9 @@ class Socket:
             if message.get("id") == op_id and message["type"] in TERMINAL:
                 return messages
 
-    def closed_with(self, timeout: float = 15) -> int:
-        """The close code the server sent; fails if the socket stays open for ``timeout`` seconds."""
+    def closed_with(self, timeout: float = 15, reset_allowed: bool = False) -> int | None:
+        """The close code the server sent; fails if the socket stays open for ``timeout`` seconds.
+        With ``reset_allowed``, None when the connection was reset before the close frame was read."""
         frame = None
         try:
             while True:
@@ -161,6 +163,8 @@ class Socket:
             frame = closed.rcvd
         except TimeoutError:
             raise AssertionError(f"the socket stayed open for {timeout} s") from None
+        if frame is None and reset_allowed:
+            return None
         assert frame is not None, "the server dropped the connection without a close frame"
         self.close_reason = frame.reason
         assert_clean(frame.reason)

@@ -1,9 +1,10 @@
 """Abuse limits, on by default: query depth, tokens, aliases; introspection only when allowed.
 
-Parsing and validating a document costs milliseconds, and SPAs send the same few documents over and
-over (every tab subscribes with the same text). Both are cached per document text: the parse by
-text and token limit, the validation by document and rules. The limit rules are built once per
-limit value, so the cached validation holds until a setting changes.
+Validating a document costs milliseconds, and SPAs send the same few documents over and over (every
+tab subscribes with the same text), so validation is cached by document and rules; the limit rules
+are built once per limit value, so a cached validation holds until a setting changes. (Parsing is
+not cached: Strawberry's ``ParserCache`` lets syntax errors escape its error handling, and a
+websocket would then miss its 4400 close.)
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
     MaxTokensLimiter,
-    ParserCache,
     SchemaExtension,
     ValidationCache,
     max_aliases,
@@ -28,7 +28,7 @@ from strawberry.extensions import (
 DEFAULT_MAX_DEPTH = 10
 DEFAULT_MAX_TOKENS = 2000
 DEFAULT_MAX_ALIASES = 15
-DOCUMENT_CACHE_SIZE = 256  # distinct document texts; bounded so unique texts cannot grow memory
+DOCUMENT_CACHE_SIZE = 256  # distinct documents; bounded so unique texts cannot grow memory
 
 
 def _setting(name: str, default: Any) -> Any:
@@ -60,7 +60,6 @@ def limit_extensions() -> list[Callable[[], SchemaExtension] | type[SchemaExtens
     extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
         _limit_rules,
         lambda: MaxTokensLimiter(max_token_count=int(_setting("USER_TASKS_GRAPHQL_MAX_TOKENS", DEFAULT_MAX_TOKENS))),
-        lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
         lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
     ]
     if not introspection_allowed():

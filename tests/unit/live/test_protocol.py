@@ -46,6 +46,15 @@ async def test_invalid_messages_close_4400(application: Any, alice: Any, message
     assert await socket.closed_with() == 4400
 
 
+@pytest.mark.parametrize("document", ["subscription { userTaskStatuses(filters: { oops }) { name } }", "{" * 3])
+async def test_a_syntax_error_closes_4400(application: Any, alice: Any, document: str):
+    """The protocol's rule for a document that does not parse (a cached parser once skipped it)."""
+    socket = GraphQLSocket(application, await session_cookie(alice))
+    await socket.connect()
+    await socket.subscribe("1", document)
+    assert await socket.closed_with() == 4400
+
+
 async def test_no_connection_init_closes_4408(alice: Any, settings: Any):
     settings.USER_TASKS_WS_INIT_TIMEOUT = 0.2
     socket = GraphQLSocket(websocket_application(schema), await session_cookie(alice))
