@@ -52,13 +52,24 @@ def request_key(executor: StrawberryGraphQLCoreExecutionContext) -> RequestKey |
     return (location.source.body, location.start, variables, viewer)
 
 
+_NOT_YET: Any = object()
+
+
 class SharingExecutor(EventScopedExecutor):
     """Strawberry's executor, reusing a subscription event's result across identical requests."""
 
+    _request_key: RequestKey | None = _NOT_YET
+
+    def build_per_event_executor(self, payload: Any) -> EventScopedExecutor:
+        """Work the request's key out once per subscription; each event's executor copies it."""
+        if self._request_key is _NOT_YET:
+            self._request_key = request_key(self)
+        return super().build_per_event_executor(payload)
+
     def execute_operation(self, serially: bool | None = None) -> Any:
         shared = getattr(self.root_value, "shared_results", None)
-        key = request_key(self) if isinstance(shared, SharedResults) else None
-        if shared is None or key is None:
+        key = self._request_key if isinstance(shared, SharedResults) else None
+        if shared is None or key is None or key is _NOT_YET:
             return super().execute_operation(serially)
         known = shared.get(key)
         if known is not None:
