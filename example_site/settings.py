@@ -96,6 +96,9 @@ CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", REDIS_URL or "ca
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Without it Celery closes the database connection before and after every task, so each tracked
+# task opens a new one; reused, it is checked once per task (CONN_MAX_AGE, CONN_HEALTH_CHECKS above).
+CELERY_DB_REUSE_MAX = 1000
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE = {
     "purge-old-user-tasks": {

@@ -9,8 +9,10 @@ nothing.
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -167,11 +169,35 @@ def user_leaves(node: Node | None) -> Iterator[UserLeaf]:
 # ---- validation --------------------------------------------------------------------------------
 
 
+_checked = threading.local()
+
+
+@contextmanager
+def users_checked(user_ids: set[Any]) -> Iterator[None]:
+    """While ``apply_async`` publishes, the users it has just validated are not looked up again
+    when the rows are created."""
+    previous: frozenset[Any] = getattr(_checked, "user_ids", frozenset())
+    _checked.user_ids = previous | user_ids
+    try:
+        yield
+    finally:
+        _checked.user_ids = previous
+
+
+def _just_checked(user_id: Any) -> bool:
+    try:
+        return user_id in getattr(_checked, "user_ids", frozenset())
+    except TypeError:  # unhashable: never validated
+        return False
+
+
 def resolve_user_id(arguments: Mapping[str, Any]) -> Any:
     """The validated ``user_id`` argument: TypeError when absent, ValueError when no such user."""
     if "user_id" not in arguments:
         raise TypeError(MISSING_USER_ID)
     user_id = arguments["user_id"]
+    if _just_checked(user_id):
+        return user_id
     try:
         exists = get_user_model()._default_manager.filter(pk=user_id).exists()
     except (TypeError, ValueError, ValidationError):
@@ -200,10 +226,9 @@ def leaf_arguments(user_leaf: UserLeaf) -> dict[str, Any]:
     raise error
 
 
-def validate_plan(plan: Node) -> None:
-    """Raise before publishing if any user task in the plan lacks a valid ``user_id``."""
-    for user_leaf in user_leaves(plan):
-        leaf_arguments(user_leaf)
+def validate_plan(plan: Node) -> set[Any]:
+    """Raise before publishing if any user task in the plan lacks a valid ``user_id``; else the users."""
+    return {leaf_arguments(user_leaf)["user_id"] for user_leaf in user_leaves(plan)}
 
 
 # ---- creating rows -----------------------------------------------------------------------------
@@ -322,8 +347,11 @@ def create_rows(message: TaskMessage) -> None:
     """Create the rows a newly published message needs (none if its row exists already)."""
     from .models import UserTaskStatus
 
+    plan = plan_message(message)
+    if isinstance(plan, Leaf):  # one row: get_or_create alone adds nothing when it exists
+        _RowBuilder(plan).build(plan)
+        return
     if UserTaskStatus.objects.filter(task_id=message.task_id).exists():
         return
-    plan = plan_message(message)
     with transaction.atomic():
         _RowBuilder(plan).build(plan)

@@ -70,7 +70,7 @@ def progress_interval() -> float:
 
 
 def publish_timeout() -> float:
-    """The longest a task waits for the channel layer before giving up on one event."""
+    """The longest one send to the channel layer may take before its events are kept for a retry."""
     return _seconds("USER_TASKS_PUBLISH_TIMEOUT")
 
 

@@ -65,6 +65,25 @@ def load_events(pks: Iterable[int]) -> list[dict[str, Any]]:
     return [event_from_values(row) for row in rows]
 
 
+def returning_clause(quote: Any) -> str:
+    """``RETURNING`` the event's columns of an UPDATE of the status table, parent's uuid included."""
+    from .models import UserTaskStatus
+
+    meta = UserTaskStatus._meta
+    table = quote(meta.db_table)
+    column = {field.attname: field.column for field in meta.concrete_fields}
+    columns = [f"{table}.{quote(column[name])}" for name in FIELDS]
+    parent = (
+        f"(SELECT parent.{quote('uuid')} FROM {table} parent WHERE parent.{quote('id')} = {table}.{quote('parent_id')})"
+    )
+    return f" RETURNING {', '.join(columns)}, {parent}"
+
+
+def events_from_rows(rows: Iterable[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """Events from rows of ``returning_clause`` (values as ``load_events`` reads them)."""
+    return [event_from_values(dict(zip((*FIELDS, "parent_uuid"), row, strict=True))) for row in rows]
+
+
 def deletion_event(status: UserTaskStatus) -> dict[str, Any]:
     """A last event for a deleted status, newer than any it had."""
     return {

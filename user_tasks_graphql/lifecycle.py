@@ -11,14 +11,16 @@ from __future__ import annotations
 import datetime
 import logging
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from django.db import transaction
+from django.core.exceptions import EmptyResultSet
+from django.db import connections, transaction
 from django.db.models import Case, F, PositiveIntegerField, Value, When
 from django.db.models.functions import Greatest
+from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 
-from .events import load_events
+from .events import events_from_rows, load_events, returning_clause
 from .exceptions import TaskCanceledException
 from .progress import ProgressBuffer, flusher
 from .publish import publish_events
@@ -39,6 +41,27 @@ _SYNCED = ("state", "state_text", "completed_steps", "total_steps", "attempts", 
 def write(queryset: QuerySet[Any], **changes: Any) -> int:
     """UPDATE with ``modified`` and ``seq`` bumped: the one way rows change."""
     return int(queryset.update(**changes, modified=timezone.now(), seq=F("seq") + 1))
+
+
+def write_returning(queryset: QuerySet[Any], **changes: Any) -> list[dict[str, Any]] | None:
+    """``write`` that returns the rows it changed as events, in the same statement: no read after.
+
+    None where that is not done (not PostgreSQL, or inside a transaction, whose events wait for
+    the commit): the caller writes and reads as before.
+    """
+    connection = connections[queryset.db]
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return None
+    query = cast(UpdateQuery, queryset.query.chain(UpdateQuery))
+    query.add_update_values({**changes, "modified": timezone.now(), "seq": F("seq") + 1})
+    query.clear_select_clause()
+    try:
+        sql, params = query.get_compiler(queryset.db).as_sql()
+    except EmptyResultSet:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(sql + returning_clause(connection.ops.quote_name), params)
+        return events_from_rows(cursor.fetchall())
 
 
 def announce(pks: Iterable[int]) -> None:
@@ -94,14 +117,24 @@ class StatusLifecycle:
             buffer = self.__dict__["_progress"] = ProgressBuffer()
         return buffer
 
-    def _sync(self, touched: Iterable[int]) -> None:
-        """Reload this row and publish every touched row, reading them once when not in a transaction."""
+    def _write(self, queryset: QuerySet[Any], **changes: Any) -> tuple[int, list[dict[str, Any]]]:
+        """``write``: how many rows changed, and those rows as events when the UPDATE returned them."""
+        events = write_returning(queryset, **changes)
+        if events is None:
+            return write(queryset, **changes), []
+        return len(events), events
+
+    def _sync(self, touched: Iterable[int], written: Iterable[dict[str, Any]] = ()) -> None:
+        """Reload this row and publish every touched row; outside a transaction the rows an UPDATE
+        returned (``written``) are not read again, the others are read at once."""
         touched = {self.pk, *touched}
         if transaction.get_connection().in_atomic_block:
             self._reload()
             announce(touched)
             return
-        events = load_events(touched)
+        known = {event["id"]: event for event in written}
+        missing = touched - known.keys()
+        events = [*known.values(), *(load_events(missing) if missing else [])]
         mine = next((event for event in events if event["id"] == self.pk), None)
         if mine is None:
             raise TaskCanceledException(f"The status of task {self.task_id} was deleted")
@@ -119,18 +152,18 @@ class StatusLifecycle:
             raise TaskCanceledException(f"The status of task {self.task_id} was deleted") from exc
         self.completed_steps += self.progress_buffer().pending
 
-    def _finish(self, pk: int, state: UserTaskState, **changes: Any) -> bool:
-        """Move one row from an active to a final state; True if this call did it."""
-        if write(self._rows().filter(pk=pk, state__in=ACTIVE_STATES), state=state, **changes):
+    def _finish(self, pk: int, state: UserTaskState, **changes: Any) -> tuple[bool, list[dict[str, Any]]]:
+        """Move one row from an active to a final state: True if this call did it, and the row's event."""
+        finished, events = self._write(self._rows().filter(pk=pk, state__in=ACTIVE_STATES), state=state, **changes)
+        if finished:
             transaction.on_commit(lambda: announce_stopped(type(self), pk), robust=True)
-            return True
-        return False
+        return bool(finished), events
 
     def _add_steps(self, field: str, steps: int) -> None:
         if steps:
             ids = [self.pk, *self._ancestor_ids()]
-            write(self._rows().filter(pk__in=ids), **{field: F(field) + steps})
-            self._sync(ids)
+            _, events = self._write(self._rows().filter(pk__in=ids), **{field: F(field) + steps})
+            self._sync(ids, events)
 
     def _raise_if_canceled(self) -> None:
         if self.state == UserTaskState.CANCELED and not self.is_container:
@@ -185,7 +218,7 @@ class StatusLifecycle:
         was lost (``acks_late``), so ``attempts`` grows as it does for a retry.
         """
         self.flush_progress()
-        started = write(
+        started, events = self._write(
             self._rows().filter(pk=self.pk, state__in=ACTIVE_STATES),
             state=UserTaskState.IN_PROGRESS,
             state_text="",
@@ -201,21 +234,21 @@ class StatusLifecycle:
                 self._rows().filter(pk__in=self._ancestor_ids(), state__in=_WAITING).values_list("pk", flat=True)
             )
             if waiting:
-                write(
+                _, ancestors = self._write(
                     self._rows().filter(pk__in=waiting, state__in=_WAITING),
                     state=UserTaskState.IN_PROGRESS,
                     state_text="",
                 )
-                touched = waiting
-        self._sync(touched if started else ())
+                touched, events = waiting, [*events, *ancestors]
+        self._sync(touched if started else (), events)
         self._raise_if_canceled()
 
     def set_name(self, name: str) -> None:
         """Rename this status and its ancestors (a container shows its current child's name)."""
         self.flush_progress()
         ids = [self.pk, *self._ancestor_ids()]
-        write(self._rows().filter(pk__in=ids), name=name)
-        self._sync(ids)
+        _, events = self._write(self._rows().filter(pk__in=ids), name=name)
+        self._sync(ids, events)
 
     def set_state(self, custom_state: str) -> None:
         """Show ``custom_state`` as the progress text; chain and chord parents show it too, groups not.
@@ -232,23 +265,23 @@ class StatusLifecycle:
         if not self.is_container and not self._rows().filter(pk=self.pk).exclude(state=UserTaskState.CANCELED).exists():
             self.state = UserTaskState.CANCELED
             self._raise_if_canceled()
-        write(
+        _, events = self._write(
             self._rows().filter(pk__in=targets, state__in=ACTIVE_STATES),
             state_text=text,
             state=Case(When(state__in=_WAITING, then=Value(UserTaskState.IN_PROGRESS)), default=F("state")),
         )
-        self._sync(targets)
+        self._sync(targets, events)
         self._raise_if_canceled()
 
     def retry(self) -> None:
         """Count another attempt and wait for it (Retrying); the parent is not affected."""
         self.flush_progress()
-        write(
+        _, events = self._write(
             self._rows().filter(pk=self.pk, state__in=ACTIVE_STATES),
             state=UserTaskState.RETRYING,
             attempts=F("attempts") + 1,
         )
-        self._sync(())
+        self._sync((), events)
 
     def fail(self, message: str) -> None:
         """Fail this status and its unfinished ancestors, each with an 'Error' artifact of ``message``."""
@@ -258,7 +291,7 @@ class StatusLifecycle:
         ids = [self.pk, *self._ancestor_ids()]
         with transaction.atomic():
             for pk in ids:
-                if self._finish(pk, UserTaskState.FAILED):
+                if self._finish(pk, UserTaskState.FAILED)[0]:
                     UserTaskArtifact.objects.create(status_id=pk, name="Error", text=str(message))
             self._sync(ids)
 
@@ -269,29 +302,40 @@ class StatusLifecycle:
         """
         buffer = self.__dict__.get("_progress")
         pending = buffer.take() if buffer is not None else 0
-        self.refresh_from_db(fields=["state", "completed_steps", "total_steps"])  # type: ignore[attr-defined]
-        if self.state in FINISHED_STATES:
-            self._add_steps("completed_steps", pending)
-            return
-        added = pending + max(0, self.total_steps - self.completed_steps - pending)
-        finished = self._finish(
+        added = self._steps_to_fill(pending) if self.parent_id is not None else 0
+        finished, events = self._finish(
             self.pk,
             UserTaskState.SUCCEEDED,
             completed_steps=Greatest(F("completed_steps") + pending, F("total_steps")),
         )
-        if not finished:
+        if not finished:  # it had ended otherwise: keep that, with the steps, and show it here
             self._add_steps("completed_steps", pending)
+            if not pending:
+                self.refresh_from_db(fields=list(_SYNCED))  # type: ignore[attr-defined]
             return
         touched = self._ancestor_ids() if added else []
         if touched:
-            write(self._rows().filter(pk__in=touched), completed_steps=F("completed_steps") + added)
-        self._sync(touched)  # one event per row for the whole change
+            _, ancestors = self._write(
+                self._rows().filter(pk__in=touched), completed_steps=F("completed_steps") + added
+            )
+            events = [*events, *ancestors]
+        self._sync(touched, events)  # one event per row for the whole change
         if not finished or self.parent_id is None:
             return
         siblings = self._rows().filter(parent_id=self.parent_id)
         if not siblings.exclude(state=UserTaskState.SUCCEEDED).exists():
             parent = self._rows().get(pk=self.parent_id)
             parent.succeed()
+
+    def _steps_to_fill(self, pending: int) -> int:
+        """The steps succeeding adds to this row (so to each ancestor): ``pending`` at least, up to the total.
+
+        Read before the write; only a row with ancestors needs it.
+        """
+        self.refresh_from_db(fields=["state", "completed_steps", "total_steps"])  # type: ignore[attr-defined]
+        if self.state in FINISHED_STATES:
+            return 0
+        return pending + max(0, self.total_steps - self.completed_steps - pending)
 
     def cancel(self, *, revoke: bool = True) -> None:
         """Cancel this status (a container: its children first); a no-op once finished.
@@ -305,16 +349,19 @@ class StatusLifecycle:
                 child.cancel(revoke=revoke)
         self.refresh_from_db(fields=["state"])  # type: ignore[attr-defined]
         waiting = not self.is_container and self.state in _WAITING
-        if self._finish(self.pk, UserTaskState.CANCELED) and waiting and revoke:
+        canceled, events = self._finish(self.pk, UserTaskState.CANCELED)
+        if canceled and waiting and revoke:
             task_id = self.task_id
             transaction.on_commit(lambda: revoke_task(task_id), robust=True)
-        self._sync(())
+        self._sync((), events)
 
 
 def announce_stopped(model: Any, pk: int) -> None:
     """Send ``user_task_stopped`` with the committed row (skipped if it was deleted meanwhile)."""
     from . import user_task_stopped
 
+    if not user_task_stopped.has_listeners(model):
+        return
     status = model._default_manager.filter(pk=pk).first()
     if status is not None:
         user_task_stopped.send_robust(sender=model, status=status)

@@ -1,10 +1,11 @@
 """Send status events to the channel layer from synchronous code (Celery workers, views).
 
-One event loop per process serves every publish: ``async_to_sync(group_send)`` per call would
-build a new loop and a new Redis connection each time. Inside an ASGI server the server's own
-loop is used instead, so the in-memory layer works in the embedded mode too. A failed publish
-(Redis down) is logged once per outage and never fails the caller: the newest event of each
-status is kept and sent when the layer answers again; the database stays the source of truth.
+A publish never waits for the channel layer: it queues the events and returns, and one coroutine
+per process sends the queue in order on the publisher's event loop (one loop per process, so one
+Redis connection pool, not one per call). Inside an ASGI server the server's own loop is used
+instead, so the in-memory layer works in the embedded mode too. A failed send (Redis down) is
+logged once per outage and never fails the caller: the newest event of each status is kept and
+sent when the layer answers again; the database stays the source of truth.
 """
 
 from __future__ import annotations
@@ -29,11 +30,19 @@ MAX_KEPT_EVENTS = 10_000
 class Publisher:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._state = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_pid = 0
         self._server_loop: asyncio.AbstractEventLoop | None = None
+        self._reset()
+
+    def _reset(self) -> None:
+        """Empty queues and fresh locks (also in a forked child: the parent sends its own events)."""
+        self._state = threading.Lock()
+        self._queue: list[dict[str, Any]] = []
         self._kept: dict[str, dict[str, Any]] = {}
+        self._sending = False
+        self._idle = threading.Event()
+        self._idle.set()
         self._failing_since: float | None = None
         self._retry_at = 0.0
 
@@ -51,43 +60,77 @@ class Publisher:
                 self._loop, self._loop_pid = loop, os.getpid()
             return self._loop
 
-    def _run(self, coroutine: Coroutine[Any, Any, None]) -> None:
+    def _target_loop(self) -> asyncio.AbstractEventLoop:
         server = self._server_loop
-        if server is not None and server.is_running():
-            try:
-                running = asyncio.get_running_loop()
-            except RuntimeError:
-                running = None
-            if running is server:  # cannot block the loop we are on: send in the background
-                server.create_task(coroutine)
-                return
-            loop = server
-        else:
-            loop = self._own_loop()
-        asyncio.run_coroutine_threadsafe(coroutine, loop).result(timeout=conf.publish_timeout())
+        return server if server is not None and server.is_running() else self._own_loop()
+
+    def _start(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        """Schedule without waiting (safe from any thread, the loop's own included)."""
+        try:
+            asyncio.run_coroutine_threadsafe(coroutine, self._target_loop())
+        except BaseException:
+            coroutine.close()
+            raise
 
     # ---- publishing ----------------------------------------------------------------------------
 
     def publish(self, events: Iterable[dict[str, Any]]) -> None:
-        """Send each event to its groups; never raises."""
+        """Queue each event for its groups and return at once; never raises."""
         with self._state:
-            for event in events:
-                self._kept[event["uuid"]] = event
-            for key in list(self._kept)[: max(0, len(self._kept) - MAX_KEPT_EVENTS)]:
-                del self._kept[key]
-            if not self._kept or (self._failing_since is not None and time.monotonic() < self._retry_at):
+            self._enqueue(list(events))
+            if self._sending or not self._queue:
                 return
-            pending, self._kept = self._kept, {}
+            self._sending = True
+            self._idle.clear()
         try:
-            self._run(self._send(list(pending.values())))
-        except Exception as exc:
+            self._start(self._drain())
+        except Exception as exc:  # no loop to send on
             with self._state:
-                for key, event in pending.items():
-                    self._kept.setdefault(key, event)
+                self._keep_back([])
                 self._failed(exc)
-        else:
+                self._done()
+
+    def _enqueue(self, events: list[dict[str, Any]]) -> None:
+        """Add to the send queue, or during an outage only keep the newest per status until the retry."""
+        if self._failing_since is None:
+            self._queue.extend(events)
+            del self._queue[:-MAX_KEPT_EVENTS]
+            return
+        self._keep_back(events)
+        if time.monotonic() >= self._retry_at:
+            self._queue, self._kept = list(self._kept.values()), {}
+
+    def _keep_back(self, events: list[dict[str, Any]]) -> None:
+        """Keep the queue and ``events`` (newest per status, newer ones win) for the next try."""
+        for event in [*self._queue, *events]:
+            self._kept.pop(event["uuid"], None)
+            self._kept[event["uuid"]] = event
+        self._queue = []
+        for key in list(self._kept)[: max(0, len(self._kept) - MAX_KEPT_EVENTS)]:
+            del self._kept[key]
+
+    async def _drain(self) -> None:
+        """Send the queue in order, batch after batch, until it is empty or the layer fails."""
+        while True:
+            with self._state:
+                batch, self._queue = self._queue, []
+                if not batch:
+                    self._done()
+                    return
+            try:
+                await asyncio.wait_for(self._send(batch), conf.publish_timeout())
+            except Exception as exc:
+                with self._state:
+                    self._keep_back(batch)
+                    self._failed(exc)
+                    self._done()
+                return
             with self._state:
                 self._recovered()
+
+    def _done(self) -> None:
+        self._sending = False
+        self._idle.set()
 
     async def _send(self, events: list[dict[str, Any]]) -> None:
         layer = get_channel_layer()
@@ -109,14 +152,27 @@ class Publisher:
             logger.warning("Live task updates are published again after %.1fs", time.monotonic() - self._failing_since)
             self._failing_since = None
 
-    def flush(self) -> None:
-        """Send what an outage kept back (called on worker shutdown and by tests)."""
-        self._retry_at = 0.0
-        if self._kept:
-            self.publish([])
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until nothing is being sent; False on timeout, or when called on the sending loop."""
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is not None and running in (self._loop, self._server_loop):
+            return self._idle.is_set()
+        return self._idle.wait(conf.publish_timeout() * 2 if timeout is None else timeout)
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Send what is queued or kept back by an outage now, and wait for it (worker shutdown, tests)."""
+        with self._state:
+            self._retry_at = 0.0
+        self.publish([])
+        return self.wait(timeout)
 
 
 publisher = Publisher()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=publisher._reset)
 
 
 def publish_events(events: Iterable[dict[str, Any]]) -> None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from celery import current_app
 from celery.signals import (
@@ -23,7 +24,7 @@ from celery.signals import (
     worker_process_init,
     worker_process_shutdown,
 )
-from django.db import close_old_connections, transaction
+from django.db import InterfaceError, OperationalError, close_old_connections, transaction
 
 from .canvas import create_rows
 from .exceptions import TaskCanceledException
@@ -35,6 +36,7 @@ from .states import UserTaskState
 from .tasks import UserTaskMixin
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def _status_for(task_id: str | None) -> Any:
@@ -55,14 +57,30 @@ def create_user_task(sender: str | None = None, body: Any = None, headers: Any =
 
 
 def _close_old_connections() -> None:
-    """Drop stale or broken connections (a restarted or failed-over database) before writing a
-    task's state, so the write reconnects; never inside a transaction (eager tasks)."""
+    """Apply the connection settings once per task, as Django does per request: a connection past
+    ``CONN_MAX_AGE`` or known broken is closed, and ``CONN_HEALTH_CHECKS`` checks the next query;
+    never inside a transaction (eager tasks)."""
     try:
         in_atomic = transaction.get_connection().in_atomic_block
     except Exception:
         return
     if not in_atomic:
         close_old_connections()
+
+
+def _reconnecting(write: Callable[[], T]) -> T:
+    """Run a status write; if the database connection is gone (a restart, a failover, a dropped
+    idle connection), reconnect once and write again, so no status stays In Progress. A working
+    connection costs nothing extra: no check before the write, no new connection per task."""
+    try:
+        return write()
+    except (OperationalError, InterfaceError):
+        connection = transaction.get_connection()
+        if connection.in_atomic_block:
+            raise
+        logger.info("Database connection lost; writing a task's state again on a new one", exc_info=True)
+        connection.close()
+        return write()
 
 
 @worker_process_init.connect(dispatch_uid="user_tasks_graphql.worker_process_init")
@@ -83,11 +101,16 @@ def start_user_task(sender: Any = None, task: Any = None, **kwargs: Any) -> None
     if not isinstance(task, UserTaskMixin):
         return
     _close_old_connections()
-    status = task.status
+    status = _reconnecting(lambda: _start(task))
     if not task.request.is_eager:
         heartbeat.track(status.pk)
+
+
+def _start(task: UserTaskMixin) -> Any:
+    status = task.status
     with contextlib.suppress(TaskCanceledException):  # UserTaskMixin.__call__ stops the body
         status.start()
+    return status
 
 
 @task_postrun.connect(dispatch_uid="user_tasks_graphql.stop_heartbeat")
@@ -101,11 +124,16 @@ def stop_heartbeat(sender: Any = None, task: Any = None, **kwargs: Any) -> None:
 
 @task_success.connect(dispatch_uid="user_tasks_graphql.task_succeeded")
 def task_succeeded(sender: Any = None, **kwargs: Any) -> None:
-    if not isinstance(sender, UserTaskMixin):
-        return
-    _close_old_connections()
-    status = sender.status
-    if status.state not in (UserTaskState.CANCELED, UserTaskState.FAILED, UserTaskState.RETRYING):
+    if isinstance(sender, UserTaskMixin):
+        _reconnecting(lambda: _succeed(sender))
+
+
+def _succeed(task: UserTaskMixin) -> None:
+    """Succeed unless the task ended otherwise; steps still in memory are written either way."""
+    status = task.status
+    if status.state in (UserTaskState.CANCELED, UserTaskState.FAILED, UserTaskState.RETRYING):
+        status.flush_progress()
+    else:
         status.succeed()
 
 
@@ -116,19 +144,25 @@ def task_failed(
     """Fail the status with the error text for the user (a cancel keeps Canceled)."""
     if not isinstance(sender, UserTaskMixin) or isinstance(exception, TaskCanceledException):
         return
-    _close_old_connections()  # the error may be the database connection itself
-    cached = getattr(sender.request, "_user_task_status", None)
+    message = str(exception) or type(exception).__name__
+    _reconnecting(lambda: _fail(sender, task_id, message))  # the error may be the connection itself
+
+
+def _fail(task: UserTaskMixin, task_id: str | None, message: str) -> None:
+    cached = getattr(task.request, "_user_task_status", None)
     status = cached if cached is not None and cached.task_id == task_id else _status_for(task_id)
     if status is not None:
-        status.fail(str(exception) or type(exception).__name__)
+        status.fail(message)
 
 
 @task_revoked.connect(dispatch_uid="user_tasks_graphql.task_revoked")
 def task_was_revoked(sender: Any = None, request: Any = None, **kwargs: Any) -> None:
     """A revoke from outside (CLI, Flower, ``AsyncResult.revoke``) cancels the status too."""
-    if not isinstance(sender, UserTaskMixin):
-        return
-    _close_old_connections()
-    status = _status_for(getattr(request, "id", None))
+    if isinstance(sender, UserTaskMixin):
+        _reconnecting(lambda: _cancel(getattr(request, "id", None)))
+
+
+def _cancel(task_id: str | None) -> None:
+    status = _status_for(task_id)
     if status is not None:
         status.cancel(revoke=False)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from celery import Task, shared_task
 
 from . import maintenance
-from .canvas import plan_apply, resolve_user_id, validate_plan
+from .canvas import plan_apply, resolve_user_id, users_checked, validate_plan
 from .exceptions import TaskCanceledException
 from .states import UserTaskState
 
@@ -80,11 +80,16 @@ class UserTaskMixin:
 
     def apply_async(self, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
         """Refuse to publish a call (or canvas) whose user tasks lack a valid ``user_id``."""
-        validate_plan(plan_apply(self.name, tuple(args or ()), dict(kwargs or {}), options))
-        return super().apply_async(args, kwargs, **options)  # type: ignore[misc]
+        user_ids = validate_plan(plan_apply(self.name, tuple(args or ()), dict(kwargs or {}), options))
+        with users_checked(user_ids):
+            return super().apply_async(args, kwargs, **options)  # type: ignore[misc]
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        """Skip the body of a task canceled before it started; write its last progress after."""
+        """Skip the body of a task canceled before it started; write its last progress if it raised.
+
+        After a return the success handler writes the steps still in memory with the final state,
+        in one write and one event.
+        """
         running_as_task = self.request.id and not self.request.called_directly
         if not running_as_task:
             return super().__call__(*args, **kwargs)  # type: ignore[misc]
@@ -92,8 +97,9 @@ class UserTaskMixin:
             raise TaskCanceledException(f"Task {self.request.id} was canceled before it started")
         try:
             return super().__call__(*args, **kwargs)  # type: ignore[misc]
-        finally:
+        except BaseException:
             self.status.flush_progress()
+            raise
 
     def retry(self, *args: Any, **kwargs: Any) -> Any:
         """Record the retry before Celery publishes it, so the next attempt cannot start first."""

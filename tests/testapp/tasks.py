@@ -1,5 +1,6 @@
 """Sample tasks in the styles task authors use (ported from django-user-tasks' suite)."""
 
+import contextlib
 import os
 import time
 from typing import Any
@@ -98,6 +99,26 @@ def retried_task(self: Any, user_id: int, argument: str, **kwargs: Any) -> str:
 @shared_task(base=StepTask, bind=True, max_retries=1)
 def always_retried_task(self: Any, user_id: int, argument: str, **kwargs: Any) -> None:
     raise self.retry(exc=RuntimeError("still broken"), countdown=0)
+
+
+@shared_task(base=StepTask, bind=True)
+def counting_task(self: Any, user_id: int, argument: str, **kwargs: Any) -> str:
+    """Counts its steps one call at a time and nothing else, like a short loop over rows."""
+    for _ in range(self.status.total_steps):
+        self.status.increment_completed_steps()
+    return argument
+
+
+@shared_task(base=StepTask, bind=True)
+def quietly_canceled_task(self: Any, user_id: int, argument: str, **kwargs: Any) -> str:
+    """Is canceled while running, notices it, still counts two steps and returns normally."""
+    UserTaskStatus.objects.get(pk=self.status.pk).cancel()
+    with contextlib.suppress(TaskCanceledException):
+        self.status.set_state("Still counting")  # the task now knows it was canceled
+    for _ in range(2):
+        with contextlib.suppress(TaskCanceledException):
+            self.status.increment_completed_steps()
+    return argument
 
 
 @shared_task(base=StepTask, bind=True)

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from celery import chain
 from celery.app.task import Context
-from django.db import transaction
+from django.db import OperationalError, transaction
 
 from tests.testapp import tasks
 from tests.testapp.models import StoppedSignal
@@ -160,9 +160,9 @@ class TestConnectionClosing:
         return calls
 
     def test_closed_outside_a_transaction(self, user: Any, eager: None, closed: list[bool]):
-        """Before the task starts and again before its final state is written."""
+        """Once, before the task starts, as Django does per request; not again before the final write."""
         tasks.step_task.delay(user.id, "Argument")
-        assert closed == [True, True]
+        assert closed == [True]
 
     def test_kept_inside_a_transaction(self, user: Any, eager: None, closed: list[bool]):
         with transaction.atomic():
@@ -178,3 +178,123 @@ class TestConnectionClosing:
         monkeypatch.setattr(signals.transaction, "get_connection", broken)
         signals._close_old_connections()
         assert closed == []
+
+
+class TestLostConnection:
+    """A connection that breaks is replaced for the status writes; a working one is neither checked
+    again nor replaced before the final write."""
+
+    @pytest.fixture
+    def reconnects(self, monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+        calls: list[bool] = []
+        connection = transaction.get_connection()
+        close = connection.close
+
+        def spy() -> None:
+            calls.append(True)
+            close()
+
+        monkeypatch.setattr(connection, "close", spy)
+        return calls
+
+    @staticmethod
+    def break_once(monkeypatch: pytest.MonkeyPatch, method: str) -> None:
+        """The first call of ``method`` finds the connection gone."""
+        original = getattr(UserTaskStatus, method)
+        calls: list[bool] = []
+
+        def write(self: UserTaskStatus, *args: Any, **kwargs: Any) -> None:
+            calls.append(True)
+            if len(calls) == 1:
+                raise OperationalError("server closed the connection unexpectedly")
+            original(self, *args, **kwargs)
+
+        monkeypatch.setattr(UserTaskStatus, method, write)
+
+    def test_success_is_written_on_a_new_connection(
+        self, user: Any, eager: None, reconnects: list[bool], monkeypatch: pytest.MonkeyPatch
+    ):
+        self.break_once(monkeypatch, "succeed")
+        result = tasks.step_task.delay(user.id, "Argument")
+        assert UserTaskStatus.objects.get(task_id=result.id).state == "Succeeded"
+        assert reconnects == [True]
+
+    def test_failure_is_written_on_a_new_connection(
+        self, user: Any, eager: None, reconnects: list[bool], monkeypatch: pytest.MonkeyPatch
+    ):
+        self.break_once(monkeypatch, "fail")
+        result = tasks.failing_task.delay(user.id, "Argument")
+        assert UserTaskStatus.objects.get(task_id=result.id).state == "Failed"
+        assert reconnects == [True]
+
+    def test_start_is_written_on_a_new_connection(
+        self, user: Any, eager: None, reconnects: list[bool], monkeypatch: pytest.MonkeyPatch
+    ):
+        self.break_once(monkeypatch, "start")
+        result = tasks.step_task.delay(user.id, "Argument")
+        status = UserTaskStatus.objects.get(task_id=result.id)
+        assert (status.state, status.attempts) == ("Succeeded", 1)
+        assert reconnects == [True]
+
+    def test_a_start_written_again_is_tracked_once(
+        self, user: Any, reconnects: list[bool], monkeypatch: pytest.MonkeyPatch
+    ):
+        """The worker heartbeat forgets the task when it ends, even if its start was written twice."""
+        from user_tasks_graphql.heartbeat import heartbeat
+
+        result = tasks.step_task.delay(user.id, "Argument")
+        self.break_once(monkeypatch, "start")
+        task = tasks.step_task
+        task.push_request(id=result.id, args=(user.id, "Argument"), kwargs={}, is_eager=False)
+        try:
+            signals.start_user_task(sender=task, task=task)
+            pk = task.status.pk
+            assert heartbeat.running().count(pk) == 1
+            signals.stop_heartbeat(sender=task, task=task)
+            assert pk not in heartbeat.running()
+        finally:
+            task.pop_request()
+            heartbeat.stop()
+        assert reconnects == [True]
+
+    def test_a_working_connection_is_kept(self, user: Any, eager: None, reconnects: list[bool]):
+        tasks.step_task.delay(user.id, "Argument")
+        tasks.failing_task.delay(user.id, "Argument")
+        assert reconnects == []
+
+    def test_one_health_check_per_task(self, user: Any, eager: None, monkeypatch: pytest.MonkeyPatch):
+        """``CONN_HEALTH_CHECKS`` costs one check when the task starts, not one more per write."""
+        connection = transaction.get_connection()
+        assert connection.health_check_enabled
+        checks: list[bool] = []
+        is_usable = connection.is_usable
+        monkeypatch.setattr(connection, "is_usable", lambda: checks.append(True) or is_usable())
+        tasks.counting_task.delay(user.id, "Argument", total_steps=3)
+        assert checks == [True]
+
+    def test_inside_a_transaction_the_error_is_raised(self, db: Any, reconnects: list[bool]):
+        def lost() -> None:
+            raise OperationalError("server closed the connection unexpectedly")
+
+        with pytest.raises(OperationalError), transaction.atomic():
+            signals._reconnecting(lost)
+        assert reconnects == []
+
+
+class TestFinalWrite:
+    def test_waiting_steps_go_out_with_the_success(self, user: Any, eager: None, monkeypatch: pytest.MonkeyPatch):
+        """A short task's counted steps are written with its final state: one write, one event."""
+        published: list[tuple[str, int]] = []
+
+        def record(events: Any) -> None:
+            published.extend((event["state"], event["completed_steps"]) for event in events)
+
+        monkeypatch.setattr("user_tasks_graphql.lifecycle.publish_events", record)
+        tasks.counting_task.delay(user.id, "Argument", total_steps=5)
+        assert published == [("Pending", 0), ("In Progress", 0), ("Succeeded", 5)]
+
+    def test_steps_counted_after_a_cancel_are_kept(self, user: Any, eager: None):
+        result = tasks.quietly_canceled_task.delay(user.id, "Argument", total_steps=5)
+        status = UserTaskStatus.objects.get(task_id=result.id)
+        assert (status.state, status.completed_steps) == ("Canceled", 2)
+        assert stops() == ["Canceled"]

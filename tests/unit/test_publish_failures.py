@@ -1,4 +1,4 @@
-"""A channel layer that fails or hangs never fails or stalls a task, and events are not lost."""
+"""A channel layer that fails, hangs or is slow never fails or stalls a task, and events are not lost."""
 
 import asyncio
 import logging
@@ -21,6 +21,8 @@ class FlakyLayer:
             raise ConnectionError("Connection refused")
         if self.mode == "hang":
             await asyncio.sleep(30)
+        if self.mode == "slow":
+            await asyncio.sleep(0.05)
         self.sent.append((group, message))
 
 
@@ -42,11 +44,13 @@ def test_outage_is_logged_once_and_newest_events_are_sent_after(layer: FlakyLaye
         for seq in range(1, 51):
             publisher.publish([event("1", seq)])
         publisher.publish([event("2", 1)])
+        assert publisher.wait(5)
         assert [r.message for r in caplog.records].count(caplog.records[0].message) == 1
         assert "not being published" in caplog.records[0].message
         layer.mode = "up"
         time.sleep(0.25)
         publisher.publish([])
+        assert publisher.wait(5)
     sent = {(message["uuid"][-1], message["seq"]) for _, message in layer.sent}
     assert sent == {("1", 50), ("2", 1)}, "after the outage the newest state of each task goes out"
     assert "published again" in caplog.records[-1].message
@@ -64,6 +68,31 @@ def test_publish_gives_up_after_the_timeout(layer: FlakyLayer, settings: Any):
     for seq in range(2, 100):
         publisher.publish([event("1", seq)])
     assert time.monotonic() - started < 0.5, "during an outage publishes cost nothing"
+    assert publisher.wait(5), "the hung send gave up"
+
+
+def test_publish_does_not_wait_for_the_layer(layer: FlakyLayer):
+    """The task goes on while its events are sent, in the order they were published."""
+    layer.mode = "slow"
+    publisher = Publisher()
+    started = time.monotonic()
+    for seq in range(1, 6):
+        publisher.publish([event("1", seq)])
+    assert time.monotonic() - started < 0.05, "five sends of 50 ms each were not waited for"
+    assert publisher.wait(5)
+    sent = [message["seq"] for group, message in layer.sent if group.startswith("user_tasks.status.")]
+    assert sent == [1, 2, 3, 4, 5]
+
+
+def test_flush_sends_what_an_outage_kept(layer: FlakyLayer, settings: Any):
+    settings.USER_TASKS_PUBLISH_RETRY_AFTER = 60
+    publisher = Publisher()
+    publisher.publish([event("1", 1)])
+    assert publisher.wait(5)
+    publisher.publish([event("1", 2)])
+    layer.mode = "up"
+    assert publisher.flush(5)
+    assert [message["seq"] for _, message in layer.sent] == [2, 2, 2], "the newest state, to its three groups"
 
 
 def test_no_channel_layer_configured(monkeypatch: pytest.MonkeyPatch):

@@ -1,0 +1,122 @@
+"""What tracking costs the database per task: the statements of each step of a task's lifecycle."""
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.db.models import F
+from django.test.utils import CaptureQueriesContext
+
+from user_tasks_graphql import user_task_stopped
+from user_tasks_graphql.events import load_events
+from user_tasks_graphql.lifecycle import write_returning
+from user_tasks_graphql.models import UserTaskStatus
+
+from .factories import make_container, make_status
+
+pytestmark = pytest.mark.django_db(transaction=True)
+RETURNING = connection.vendor == "postgresql"
+
+
+@pytest.fixture
+def nobody_listens() -> Iterator[None]:
+    """No ``user_task_stopped`` receiver (the test app connects one)."""
+    from tests.testapp.receivers import record_stop
+
+    user_task_stopped.disconnect(sender=UserTaskStatus, dispatch_uid="testapp.record_stop")
+    yield
+    user_task_stopped.connect(record_stop, sender=UserTaskStatus, dispatch_uid="testapp.record_stop")
+
+
+def statements(captured: CaptureQueriesContext) -> list[str]:
+    return [query["sql"].split()[0] for query in captured.captured_queries]
+
+
+def test_a_standalone_task_succeeds_in_one_statement(user: Any, settings: Any, nobody_listens: None):
+    """The conditional UPDATE decides and returns the row for the event (PostgreSQL); elsewhere
+    one read follows."""
+    settings.USER_TASKS_PROGRESS_INTERVAL = 60
+    status = make_status(user)
+    status.increment_completed_steps(3)
+    with CaptureQueriesContext(connection) as captured:
+        status.succeed()
+    assert statements(captured) == (["UPDATE"] if RETURNING else ["UPDATE", "SELECT"])
+    assert (status.state, status.completed_steps) == ("Succeeded", 5)
+
+
+def test_a_task_starts_in_one_statement(user: Any):
+    status = make_status(user, state="Pending")
+    with CaptureQueriesContext(connection) as captured:
+        status.start()
+    assert statements(captured) == (["UPDATE"] if RETURNING else ["UPDATE", "SELECT"])
+    assert (status.state, status.seq) == ("In Progress", 1)
+
+
+def test_the_events_an_update_returns_are_the_events_read_after(user: Any):
+    parent = make_container(user, total_steps=5)
+    status = make_status(user, parent=parent)
+    rows = UserTaskStatus.objects.filter(pk__in=[status.pk, parent.pk])
+    returned = write_returning(rows, name="renamed", completed_steps=F("completed_steps") + 2)
+    if not RETURNING:  # other databases write with ``write`` and read the rows after
+        assert returned is None
+        assert not rows.filter(name="renamed").exists()
+        return
+    assert returned is not None
+    by_id = {event["id"]: event for event in load_events([status.pk, parent.pk])}
+    assert {event["id"]: event for event in returned} == by_id
+    assert by_id[status.pk]["parent_uuid"] == str(parent.uuid)
+
+
+def test_a_task_that_ended_otherwise_is_reloaded(user: Any, nobody_listens: None):
+    status = make_status(user)
+    UserTaskStatus.objects.get(pk=status.pk).cancel()
+    status.succeed()
+    assert status.state == "Canceled"
+
+
+def test_a_child_reads_its_steps_first_for_its_ancestors(user: Any, settings: Any, nobody_listens: None):
+    settings.USER_TASKS_PROGRESS_INTERVAL = 60
+    parent = make_container(user, total_steps=5)
+    status = make_status(user, parent=parent)
+    status.increment_completed_steps(3)
+    status.succeed()
+    assert UserTaskStatus.objects.get(pk=parent.pk).completed_steps == 5
+
+
+def test_the_stopped_signal_reads_the_row_only_for_its_receivers(user: Any):
+    def reads_to_fail() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            make_status(user).fail("boom")
+        return statements(captured).count("SELECT")
+
+    listened = reads_to_fail()
+    user_task_stopped.disconnect(sender=UserTaskStatus, dispatch_uid="testapp.record_stop")
+    try:
+        unheard = reads_to_fail()
+    finally:
+        from tests.testapp.receivers import record_stop
+
+        user_task_stopped.connect(record_stop, sender=UserTaskStatus, dispatch_uid="testapp.record_stop")
+    assert unheard == listened - 1
+
+
+def test_publishing_a_task_reads_its_user_once_and_creates_its_row(user: Any):
+    """``apply_async`` checks the user; creating the row (before the broker has the message) does
+    not check it again, nor look for the row twice."""
+    from tests.testapp import tasks
+
+    with CaptureQueriesContext(connection) as captured:
+        tasks.counting_task.delay(user.id, "x", total_steps=3)
+    reads_and_writes = [sql for sql in statements(captured) if sql in ("SELECT", "INSERT", "UPDATE")]
+    assert reads_and_writes == ["SELECT", "SELECT", "INSERT", "SELECT"], "user, row (get_or_create), event"
+
+
+def test_the_user_is_checked_again_for_the_next_publish(user: Any):
+    from tests.testapp import tasks
+
+    tasks.counting_task.delay(user.id, "x")
+    user_id = user.id
+    user.delete()
+    with pytest.raises(ValueError, match="Invalid user_id"):
+        tasks.counting_task.delay(user_id, "y")
