@@ -15,5 +15,10 @@ DEBUG = False
 USER_TASKS_GRAPHQL_INTROSPECTION = False
 
 CHANNEL_LAYERS = channel_layers(os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"))  # noqa: F405
+# a real broker and result backend: the throughput workload runs a worker, and celery-progress's
+# endpoint reads the progress its recorder stored from another process
+BENCH_CELERY_URL = os.environ.get("BENCH_CELERY_URL", "redis://127.0.0.1:6379/7")
+CELERY_BROKER_URL = os.environ.get("TEST_CELERY_BROKER_URL", BENCH_CELERY_URL)
+CELERY_RESULT_BACKEND = os.environ.get("TEST_CELERY_RESULT_BACKEND", BENCH_CELERY_URL)
 # django-user-tasks' object permissions (its detail endpoint) come from django-rules.
 AUTHENTICATION_BACKENDS = [*AUTHENTICATION_BACKENDS, "rules.permissions.ObjectPermissionBackend"]  # noqa: F405

@@ -1,11 +1,14 @@
 """Send status events to the channel layer from synchronous code (Celery workers, views).
 
-A publish never waits for the channel layer: it queues the events and returns, and one coroutine
-per process sends the queue in order on the publisher's event loop (one loop per process, so one
-Redis connection pool, not one per call). Inside an ASGI server the server's own loop is used
-instead, so the in-memory layer works in the embedded mode too. A failed send (Redis down) is
-logged once per outage and never fails the caller: the newest event of each status is kept and
-sent when the layer answers again; the database stays the source of truth.
+A publish never waits for the channel layer: it hands its events to one coroutine per process,
+which sends them on the publisher's event loop (one loop per process, so one Redis connection pool,
+not one per call). Inside an ASGI server the server's own loop is used instead, so the in-memory
+layer works in the embedded mode too. Events are sent in order, and of the events that waited
+while an earlier send was in flight (a producer faster than Redis, or Redis down) only the newest
+of each status is sent, as subscribers only ever need that: no backlog builds up, and no status's
+latest state, a finished one included, is dropped for others'. A failed send (Redis down) is
+logged once per outage and never fails the caller: the waiting events are sent when the layer
+answers again; the database stays the source of truth.
 """
 
 from __future__ import annotations
@@ -24,7 +27,34 @@ from . import conf
 from .events import groups_for
 
 logger = logging.getLogger(__name__)
-MAX_KEPT_EVENTS = 10_000
+MAX_KEPT_EVENTS = 10_000  # statuses with an event waiting; beyond it the longest-waiting is dropped
+COALESCE_ABOVE = 1_000  # events waiting before they are coalesced even while a send is in flight
+SEND_CONCURRENCY = 16  # events sent at once (each to three groups): bounded, or a burst exhausts the pool
+
+
+def newest_per_status(events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One event per status, the one with the highest seq, in the order of their last arrival."""
+    newest: dict[str, dict[str, Any]] = {}
+    for event in events:
+        key = event["uuid"]
+        known = newest.pop(key, None)
+        newest[key] = event if known is None or event["seq"] >= known["seq"] else known
+    return list(newest.values())[-MAX_KEPT_EVENTS:]
+
+
+def send_chunks(events: list[dict[str, Any]]) -> Iterable[list[dict[str, Any]]]:
+    """Consecutive runs of events to send at once: at most ``SEND_CONCURRENCY``, and never two of
+    one status, whose events must reach Redis in the order they were published."""
+    chunk: list[dict[str, Any]] = []
+    statuses: set[str] = set()
+    for event in events:
+        if len(chunk) == SEND_CONCURRENCY or event["uuid"] in statuses:
+            yield chunk
+            chunk, statuses = [], set()
+        chunk.append(event)
+        statuses.add(event["uuid"])
+    if chunk:
+        yield chunk
 
 
 class Publisher:
@@ -36,10 +66,9 @@ class Publisher:
         self._reset()
 
     def _reset(self) -> None:
-        """Empty queues and fresh locks (also in a forked child: the parent sends its own events)."""
+        """Nothing waiting and fresh locks (also in a forked child: the parent sends its own events)."""
         self._state = threading.Lock()
-        self._queue: list[dict[str, Any]] = []
-        self._kept: dict[str, dict[str, Any]] = {}
+        self._waiting: list[dict[str, Any]] = []
         self._sending = False
         self._idle = threading.Event()
         self._idle.set()
@@ -75,10 +104,13 @@ class Publisher:
     # ---- publishing ----------------------------------------------------------------------------
 
     def publish(self, events: Iterable[dict[str, Any]]) -> None:
-        """Queue each event for its groups and return at once; never raises."""
+        """Hand each event over for its groups and return at once; never raises."""
         with self._state:
-            self._enqueue(list(events))
-            if self._sending or not self._queue:
+            self._waiting.extend(events)
+            outage = self._failing_since is not None and time.monotonic() < self._retry_at
+            if outage or len(self._waiting) > COALESCE_ABOVE:
+                self._waiting = newest_per_status(self._waiting)
+            if self._sending or outage or not self._waiting:
                 return
             self._sending = True
             self._idle.clear()
@@ -86,34 +118,14 @@ class Publisher:
             self._start(self._drain())
         except Exception as exc:  # no loop to send on
             with self._state:
-                self._keep_back([])
                 self._failed(exc)
                 self._done()
 
-    def _enqueue(self, events: list[dict[str, Any]]) -> None:
-        """Add to the send queue, or during an outage only keep the newest per status until the retry."""
-        if self._failing_since is None:
-            self._queue.extend(events)
-            del self._queue[:-MAX_KEPT_EVENTS]
-            return
-        self._keep_back(events)
-        if time.monotonic() >= self._retry_at:
-            self._queue, self._kept = list(self._kept.values()), {}
-
-    def _keep_back(self, events: list[dict[str, Any]]) -> None:
-        """Keep the queue and ``events`` (newest per status, newer ones win) for the next try."""
-        for event in [*self._queue, *events]:
-            self._kept.pop(event["uuid"], None)
-            self._kept[event["uuid"]] = event
-        self._queue = []
-        for key in list(self._kept)[: max(0, len(self._kept) - MAX_KEPT_EVENTS)]:
-            del self._kept[key]
-
     async def _drain(self) -> None:
-        """Send the queue in order, batch after batch, until it is empty or the layer fails."""
+        """Send what waits, round after round, until nothing does or the layer fails."""
         while True:
             with self._state:
-                batch, self._queue = self._queue, []
+                batch, self._waiting = newest_per_status(self._waiting), []
                 if not batch:
                     self._done()
                     return
@@ -121,7 +133,7 @@ class Publisher:
                 await asyncio.wait_for(self._send(batch), conf.publish_timeout())
             except Exception as exc:
                 with self._state:
-                    self._keep_back(batch)
+                    self._waiting = newest_per_status([*batch, *self._waiting])
                     self._failed(exc)
                     self._done()
                 return
@@ -136,7 +148,8 @@ class Publisher:
         layer = get_channel_layer()
         if layer is None:
             return
-        await asyncio.gather(*(layer.group_send(group, event) for event in events for group in groups_for(event)))
+        for chunk in send_chunks(events):
+            await asyncio.gather(*(layer.group_send(group, event) for event in chunk for group in groups_for(event)))
 
     def _failed(self, exc: BaseException) -> None:
         now = time.monotonic()

@@ -72,7 +72,8 @@ def test_publish_gives_up_after_the_timeout(layer: FlakyLayer, settings: Any):
 
 
 def test_publish_does_not_wait_for_the_layer(layer: FlakyLayer):
-    """The task goes on while its events are sent, in the order they were published."""
+    """The task goes on while its events are sent: in order, those that waited for an earlier send
+    coalesced to the newest."""
     layer.mode = "slow"
     publisher = Publisher()
     started = time.monotonic()
@@ -81,7 +82,35 @@ def test_publish_does_not_wait_for_the_layer(layer: FlakyLayer):
     assert time.monotonic() - started < 0.05, "five sends of 50 ms each were not waited for"
     assert publisher.wait(5)
     sent = [message["seq"] for group, message in layer.sent if group.startswith("user_tasks.status.")]
-    assert sent == [1, 2, 3, 4, 5]
+    assert sent == sorted(sent) and sent[-1] == 5 and len(sent) < 5
+
+
+def test_a_burst_keeps_the_newest_state_of_every_status(layer: FlakyLayer):
+    """A producer faster than the layer: the backlog shrinks to one event per status, and a finished
+    state published before the burst is never dropped for the burst's events."""
+    layer.mode = "slow"
+    publisher = Publisher()
+    publisher.publish([event("d", 7)])
+    for seq in range(1, publish.COALESCE_ABOVE * 3):
+        publisher.publish([event("b", seq)])
+    assert len(publisher._waiting) <= publish.COALESCE_ABOVE + 1
+    assert publisher.wait(5)
+    done, busy_key = event("d", 0)["uuid"], event("b", 0)["uuid"]
+    sent = [(m["uuid"], m["seq"]) for group, m in layer.sent if group.startswith("user_tasks.status.")]
+    assert (done, 7) in sent
+    assert sent[-1] == (busy_key, publish.COALESCE_ABOVE * 3 - 1)
+    busy = [seq for key, seq in sent if key == busy_key]
+    assert busy == sorted(busy), "one status's events go out in order"
+    assert len(sent) < 100, "the burst was coalesced, not sent event by event"
+
+
+def test_events_of_one_status_are_never_sent_at_once():
+    events = [event(key, seq) for seq, key in enumerate("aabcdbbe")]
+    chunks = list(publish.send_chunks(events))
+    assert [e for chunk in chunks for e in chunk] == events
+    assert all(len({e["uuid"] for e in chunk}) == len(chunk) <= publish.SEND_CONCURRENCY for chunk in chunks)
+    many = [event(str(n), 1) for n in range(publish.SEND_CONCURRENCY * 2 + 1)]
+    assert [len(chunk) for chunk in publish.send_chunks(many)] == [publish.SEND_CONCURRENCY] * 2 + [1]
 
 
 def test_flush_sends_what_an_outage_kept(layer: FlakyLayer, settings: Any):
