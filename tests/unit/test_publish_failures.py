@@ -82,7 +82,9 @@ def test_publish_does_not_wait_for_the_layer(layer: FlakyLayer):
     assert time.monotonic() - started < 0.05, "five sends of 50 ms each were not waited for"
     assert publisher.wait(5)
     sent = [message["seq"] for group, message in layer.sent if group.startswith("user_tasks.status.")]
-    assert sent == sorted(sent) and sent[-1] == 5 and len(sent) < 5
+    assert sent == sorted(sent)
+    assert sent[-1] == 5
+    assert len(sent) < 5
 
 
 def test_a_burst_keeps_the_newest_state_of_every_status(layer: FlakyLayer):
