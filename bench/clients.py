@@ -342,9 +342,11 @@ class _Count(logging.Handler):
 def _stream(pk: int, rate: float, seconds: float, first_seq: int, failures: _Count, halt: Any) -> dict[str, Any]:
     """Full-state events of one status with growing ``seq`` (= ``completed_steps``), each stamped with
     its publish time in ``modified``; ``rate`` 0 publishes back to back, else on a fixed schedule.
-    Stops after ``seconds`` or once ``halt`` is set."""
+    Each call waits until its event is sent (a task's publish does not), so that every event reaches
+    the server and the rate is the layer's, not the publisher's queue's. Stops after ``seconds`` or
+    once ``halt`` is set."""
     from user_tasks_graphql.events import load_events
-    from user_tasks_graphql.publish import publish_events
+    from user_tasks_graphql.publish import publish_events, publisher
 
     base = load_events([pk])[0]
     calls: list[float] = []
@@ -362,6 +364,7 @@ def _stream(pk: int, rate: float, seconds: float, first_seq: int, failures: _Cou
         called = time.perf_counter()
         event = {**base, "seq": seq, "completed_steps": seq, "modified": datetime.now(UTC).isoformat()}
         publish_events([event])
+        publisher.wait()
         calls.append(time.perf_counter() - called)
     ended = time.time()
     call = timing("publish", calls)
