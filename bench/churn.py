@@ -41,7 +41,7 @@ from bench.clients import (
     timing,
 )
 from bench.harness import Timing
-from bench.servers import free_port, rss_mib, session_cookie, start_server, stop
+from bench.servers import free_port, rss_mib, running_status, session_cookie, start_server, stop, websocket_target
 
 RATE = 100.0  # new connections per second
 PROCESSES = 4
@@ -104,7 +104,6 @@ def _churn(url: str, headers: dict[str, str], status_uuid: str, seconds: float) 
 def _run(kind: str, producer: Producer, owner: int, cookie: str, seconds: float, warmup: float,
          settle: float) -> Outcome:  # fmt: skip
     from user_tasks_graphql.events import status_group
-    from user_tasks_graphql.models import UserTaskStatus
 
     prefix = os.environ.get("CHANNEL_LAYER_PREFIX", "asgi")
     port = free_port()
@@ -112,11 +111,9 @@ def _run(kind: str, producer: Producer, owner: int, cookie: str, seconds: float,
     replies, done = CONTEXT.Queue(), CONTEXT.Event()
     readings: dict[str, dict[str, float]] = {}
     try:
-        status = UserTaskStatus.objects.create(user_id=owner, task_id=str(uuid.uuid4()), task_class="bench.churn",
-                                               name="churn", total_steps=10**9, state="In Progress")  # fmt: skip
+        status = running_status(owner, "churn")
         group, task = status_group(status.uuid), str(status.uuid)
-        headers = {"Origin": f"http://127.0.0.1:{port}", "Cookie": f"sessionid={cookie}"}
-        url = f"ws://127.0.0.1:{port}/graphql/"
+        url, headers = websocket_target(port, cookie)
         steady = subscriber_processes(url, headers, task, STEADY, 2, replies, done)
         with started(steady, done), Sampler(lambda: rss_mib(server.pid)) as rss:
             gather_replies(replies, "ready", len(steady), 120)

@@ -23,7 +23,7 @@ from django.test import Client
 from websockets.typing import Subprotocol
 
 from bench.harness import Timing, redis_url, report
-from bench.servers import free_port, start_server, stop
+from bench.servers import free_port, start_server, stop, websocket_target
 
 QUERY = "subscription($u: UUID!) { userTaskStatus(uuid: $u) { completedSteps state modified } }"
 
@@ -83,13 +83,13 @@ def _ours(subscribers: int, rate: float, seconds: float, processes: int = 4) -> 
         user = get_user_model().objects.create_user(f"e2e-{uuid.uuid4().hex[:6]}")
         client = Client()
         client.force_login(user)
-        headers = {"Origin": f"http://127.0.0.1:{port}", "Cookie": f"sessionid={client.cookies['sessionid'].value}"}
+        url, headers = websocket_target(port, client.cookies["sessionid"].value)
         updates = int(rate * seconds)
         status = UserTaskStatus.objects.create(user=user, task_id=str(uuid.uuid4()), task_class="bench.e2e",
                                                name="e2e", total_steps=updates, state="In Progress")  # fmt: skip
         share = [subscribers // processes + (i < subscribers % processes) for i in range(processes)]
         for count in share:
-            worker = context.Process(target=client_process, args=(f"ws://127.0.0.1:{port}/graphql/", headers,
+            worker = context.Process(target=client_process, args=(url, headers,
                                                                   str(status.uuid), count, results, done))  # fmt: skip
             worker.start()
             workers.append(worker)

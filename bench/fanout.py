@@ -42,7 +42,16 @@ from bench.clients import (
     timing,
 )
 from bench.harness import Timing, redis_url
-from bench.servers import cpu_seconds, free_port, rss_mib, session_cookie, start_server, stop
+from bench.servers import (
+    cpu_seconds,
+    free_port,
+    rss_mib,
+    running_status,
+    session_cookie,
+    start_server,
+    stop,
+    websocket_target,
+)
 
 SUBSCRIBERS = (10, 100, 1000)
 PROCESSES = 4
@@ -79,17 +88,14 @@ def _measure(name: str, streams: list[Stream], subscribers: int, published: floa
 
 def _ours(kind: str, producer: Producer, cookie: str, user_id: int, subscribers: int, seconds: float,
           warmup: float) -> Point:  # fmt: skip
-    from user_tasks_graphql.models import UserTaskStatus
 
     prefix = os.environ.get("CHANNEL_LAYER_PREFIX", "asgi")
     port = free_port()
     server = start_server(port, CHANNEL_LAYER=kind)
     replies, done = CONTEXT.Queue(), CONTEXT.Event()
     try:
-        status = UserTaskStatus.objects.create(user_id=user_id, task_id=str(uuid.uuid4()), task_class="bench.fanout",
-                                               name="fanout", total_steps=10**9, state="In Progress")  # fmt: skip
-        headers = {"Origin": f"http://127.0.0.1:{port}", "Cookie": f"sessionid={cookie}"}
-        url = f"ws://127.0.0.1:{port}/graphql/"
+        status = running_status(user_id, "fanout")
+        url, headers = websocket_target(port, cookie)
         processes = subscriber_processes(url, headers, str(status.uuid), subscribers, PROCESSES, replies, done)
         with redis_client() as client:
             earlier = layer_queues(client, prefix)
@@ -189,7 +195,6 @@ def _verdict(series: dict[str, list[Point]]) -> str:
 
 
 def run(quick: bool = False) -> str:
-    from user_tasks_graphql.models import UserTaskStatus
 
     seconds, warmup = (3.0, 1.0) if quick else (15.0, 3.0)
     raise_open_files(2 * max(SUBSCRIBERS) + 512)
@@ -203,8 +208,7 @@ def run(quick: bool = False) -> str:
     for kind in LAYERS:
         series[kind] = []
         with Producer(kind) as producer:
-            spare = UserTaskStatus.objects.create(user=viewer, task_id=str(uuid.uuid4()), task_class="bench.rate",
-                                                  name="rate", total_steps=10**9, state="In Progress")  # fmt: skip
+            spare = running_status(viewer.pk, "rate")
             database[kind] = producer.call("database_rate", timeout=120, pk=spare.pk, calls=300)["rate"]
             for n in SUBSCRIBERS:
                 point = _ours(kind, producer, cookie, viewer.pk, n, seconds, warmup)

@@ -18,7 +18,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from websockets.typing import Subprotocol
 
-from bench.servers import free_port, rss_mib, start_server, stop
+from bench.servers import free_port, rss_mib, start_server, stop, websocket_target
 
 QUERY = "subscription { userTaskStatuses { name state } }"
 
@@ -57,8 +57,7 @@ def _phase(cookie: str, count: int, subscribe: bool) -> tuple[float, float]:
     server = start_server(port)
 
     async def measure() -> tuple[float, float]:
-        headers = {"Origin": f"http://127.0.0.1:{port}", "Cookie": f"sessionid={cookie}"}
-        url = f"ws://127.0.0.1:{port}/graphql/"
+        url, headers = websocket_target(port, cookie)
         for ws in await _open(url, headers, 10, subscribe=True):  # load every code path once
             await ws.close()
         empty = await _settle(server.pid)

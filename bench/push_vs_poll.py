@@ -223,8 +223,9 @@ def client_process(kind: str, port: int, cookie: str, targets: list[tuple[int, s
         finishing = asyncio.Event()
         if kind == "ws":
             gate = asyncio.Semaphore(CONNECT_WAVE)
-            headers = {"Origin": f"http://127.0.0.1:{port}", "Cookie": f"sessionid={cookie}"}
-            url = f"ws://127.0.0.1:{port}/graphql/"
+            from bench.servers import websocket_target
+
+            url, headers = websocket_target(port, cookie)
             clients = [asyncio.create_task(_push_client(url, headers, target, state, gate))
                        for (_, target), state in zip(targets, states, strict=True)]  # fmt: skip
         else:

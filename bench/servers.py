@@ -9,7 +9,9 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -81,6 +83,20 @@ def running_server(**env: str) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
         yield port, process
     finally:
         stop(process)
+
+
+def websocket_target(port: int, cookie: str) -> tuple[str, dict[str, str]]:
+    """The GraphQL websocket of the server on ``port``, and the handshake headers of a logged-in tab
+    of the same origin (the session cookie)."""
+    return f"ws://127.0.0.1:{port}/graphql/", {"Origin": f"http://127.0.0.1:{port}", "Cookie": f"sessionid={cookie}"}
+
+
+def running_status(user_id: int, name: str) -> Any:
+    """A status In Progress that never runs out of steps, for a producer to publish events of."""
+    from user_tasks_graphql.models import UserTaskStatus
+
+    return UserTaskStatus.objects.create(user_id=user_id, task_id=str(uuid.uuid4()), task_class=f"bench.{name}",
+                                         name=name, total_steps=10**9, state="In Progress")  # fmt: skip
 
 
 def rss_mib(pid: int) -> float:

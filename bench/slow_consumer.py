@@ -36,7 +36,7 @@ from bench.clients import (
     timing,
 )
 from bench.harness import Timing
-from bench.servers import free_port, rss_mib, session_cookie, start_server, stop
+from bench.servers import free_port, rss_mib, running_status, session_cookie, start_server, stop, websocket_target
 
 NORMAL = 20
 PROCESSES = 4
@@ -60,17 +60,14 @@ class Outcome:
 
 def _run(kind: str, producer: Producer, owner: int, cookie: str, with_slow: bool, lead: float,
          pause: float, tail: float) -> Outcome:  # fmt: skip
-    from user_tasks_graphql.models import UserTaskStatus
 
     port = free_port()
     server = start_server(port, CHANNEL_LAYER=kind)
     replies, slow_replies, done = CONTEXT.Queue(), CONTEXT.Queue(), CONTEXT.Event()
     window = CONTEXT.Array("d", [0.0, 0.0], lock=False)  # the slow client's [stop, resume] wall times
     try:
-        status = UserTaskStatus.objects.create(user_id=owner, task_id=str(uuid.uuid4()), task_class="bench.slow",
-                                               name="slow", total_steps=10**9, state="In Progress")  # fmt: skip
-        headers = {"Origin": f"http://127.0.0.1:{port}", "Cookie": f"sessionid={cookie}"}
-        url = f"ws://127.0.0.1:{port}/graphql/"
+        status = running_status(owner, "slow")
+        url, headers = websocket_target(port, cookie)
         processes = subscriber_processes(url, headers, str(status.uuid), NORMAL, PROCESSES, replies, done)
         slow_process = subscriber_processes(url, headers, str(status.uuid), 1, 1, slow_replies, done, window)
         everyone = processes + (slow_process if with_slow else [])

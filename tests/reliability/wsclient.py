@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.core import signing
 from websockets import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 from websockets.typing import Subprotocol
@@ -47,22 +46,6 @@ def running_server(services: dict[str, str], directory: Path, **env: str) -> Ite
         yield server
     finally:
         server.stop()
-
-
-def authenticate_token(params: dict[str, Any], scope: dict[str, Any]) -> Any:
-    """``USER_TASKS_WS_AUTHENTICATE`` for the attacked server: the hook docs/api.md shows, verbatim."""
-    token = params.get("token")
-    if token is None:
-        return None
-    try:
-        user_id = signing.loads(token, salt="user-tasks-ws", max_age=3600)
-    except signing.BadSignature as exc:
-        raise PermissionError("invalid token") from exc
-    return get_user_model().objects.get(pk=user_id)
-
-
-def token_for(user: Any) -> str:
-    return signing.dumps(user.pk, salt="user-tasks-ws")
 
 
 class Socket:

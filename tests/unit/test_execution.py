@@ -211,20 +211,22 @@ class TestLostConnection:
 
         monkeypatch.setattr(UserTaskStatus, method, write)
 
-    def test_success_is_written_on_a_new_connection(
-        self, user: Any, eager: None, reconnects: list[bool], monkeypatch: pytest.MonkeyPatch
+    @pytest.mark.parametrize(
+        ("method", "task", "state"), [("succeed", "step_task", "Succeeded"), ("fail", "failing_task", "Failed")]
+    )
+    def test_the_final_state_is_written_on_a_new_connection(
+        self,
+        user: Any,
+        eager: None,
+        reconnects: list[bool],
+        monkeypatch: pytest.MonkeyPatch,
+        method: str,
+        task: str,
+        state: str,
     ):
-        self.break_once(monkeypatch, "succeed")
-        result = tasks.step_task.delay(user.id, "Argument")
-        assert UserTaskStatus.objects.get(task_id=result.id).state == "Succeeded"
-        assert reconnects == [True]
-
-    def test_failure_is_written_on_a_new_connection(
-        self, user: Any, eager: None, reconnects: list[bool], monkeypatch: pytest.MonkeyPatch
-    ):
-        self.break_once(monkeypatch, "fail")
-        result = tasks.failing_task.delay(user.id, "Argument")
-        assert UserTaskStatus.objects.get(task_id=result.id).state == "Failed"
+        self.break_once(monkeypatch, method)
+        result = getattr(tasks, task).delay(user.id, "Argument")
+        assert UserTaskStatus.objects.get(task_id=result.id).state == state
         assert reconnects == [True]
 
     def test_start_is_written_on_a_new_connection(

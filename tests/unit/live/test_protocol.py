@@ -4,8 +4,8 @@ import logging
 from typing import Any
 
 import pytest
-from django.core import signing
 
+from example_site.ws_tokens import issue_token
 from user_tasks_graphql.routing import websocket_application
 from user_tasks_graphql.schema import schema
 
@@ -87,23 +87,10 @@ async def test_depth_limit_applies_to_subscriptions(application: Any, alice: Any
     await socket.close()
 
 
-def authenticate_token(params: dict, scope: dict) -> Any:
-    from django.contrib.auth import get_user_model
-
-    token = params.get("token")
-    if token is None:
-        return None
-    try:
-        user_id = signing.loads(token, salt="user-tasks-ws", max_age=60)
-    except signing.BadSignature as exc:
-        raise PermissionError("invalid token") from exc
-    return get_user_model().objects.get(pk=user_id)
-
-
 async def test_token_in_connection_init_authenticates(alice: Any, settings: Any):
-    settings.USER_TASKS_WS_AUTHENTICATE = "tests.unit.live.test_protocol.authenticate_token"
+    settings.USER_TASKS_WS_AUTHENTICATE = "example_site.ws_tokens.websocket_user"
     socket = GraphQLSocket(websocket_application(schema), cookie=None)
-    await socket.connect(payload={"token": signing.dumps(alice.pk, salt="user-tasks-ws")})
+    await socket.connect(payload={"token": issue_token(alice)})
     await socket.subscribe(
         "1", 'subscription { userTaskStatus(uuid: "00000000-0000-0000-0000-000000000000") { name } }'
     )
@@ -115,7 +102,7 @@ async def test_token_in_connection_init_authenticates(alice: Any, settings: Any)
 
 
 async def test_bad_token_closes_4403(alice: Any, settings: Any):
-    settings.USER_TASKS_WS_AUTHENTICATE = "tests.unit.live.test_protocol.authenticate_token"
+    settings.USER_TASKS_WS_AUTHENTICATE = "example_site.ws_tokens.websocket_user"
     socket = GraphQLSocket(websocket_application(schema), cookie=None)
     await socket.connect(init=False)
     await socket.send({"type": "connection_init", "payload": {"token": "forged"}})
