@@ -6,6 +6,7 @@ import functools
 import hashlib
 import os
 import time
+import weakref
 from typing import Any
 
 from celery import shared_task
@@ -112,23 +113,31 @@ def __getattr__(name: str) -> Any:
 
 @worker_init.connect(dispatch_uid="bench.tasks.prepare_worker")
 def prepare_worker(**kwargs: Any) -> None:
-    """In a worker: register django-user-tasks' variants before the pool forks, run ``task_started``
-    first among the prerun receivers, and drop the test app's receiver of ``user_task_stopped`` (bench
+    """In a worker: register django-user-tasks' variants before the pool forks, order the prerun
+    receivers (``_prerun_order``), and drop the test app's receiver of ``user_task_stopped`` (bench
     settings extend the test settings; it INSERTs a row per finished task, a cost of the test suite,
     not of the library)."""
     from django.apps import apps
 
     anchor_task()
     anchor_calls_task()
-    prerun: Any = task_prerun  # see the task before both libraries' handlers write its start
+    prerun: Any = task_prerun
     with prerun.lock:
-        prerun.receivers.sort(key=lambda entry: entry[0][0] != "bench.tasks.task_started")
+        prerun.receivers.sort(key=_prerun_order)
         prerun.sender_receivers_cache.clear()
     if apps.is_installed("tests.testapp"):
         from user_tasks_graphql import user_task_stopped
         from user_tasks_graphql.models import UserTaskStatus
 
         user_task_stopped.disconnect(sender=UserTaskStatus, dispatch_uid="testapp.record_stop")
+
+
+def _prerun_order(entry: tuple[Any, Any]) -> tuple[bool, bool]:
+    """This module's ``task_started`` first (it sees a task before both libraries write its start),
+    then django-user-tasks' handler: it closes old connections before every task, its own or not,
+    which after ours would make our next status write check the connection again."""
+    receiver = entry[1]() if isinstance(entry[1], weakref.ReferenceType) else entry[1]
+    return entry[0][0] != "bench.tasks.task_started", getattr(receiver, "__module__", "") != "user_tasks.signals"
 
 
 @task_prerun.connect(dispatch_uid="bench.tasks.task_started")

@@ -8,6 +8,7 @@ subscribers, and the subscribers who see everything.
 from __future__ import annotations
 
 import datetime
+import re
 import uuid
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from .models import UserTaskStatus
 
 EVENT_TYPE = "user_tasks.status"
+_CANONICAL = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 ALL_GROUP = "user_tasks.all"
 MAX_CATCH_UP = 10_000
 GONE_SEQ = 2**62  # newer than any real sequence number: nothing follows a deletion
@@ -28,6 +30,8 @@ FIELDS = (
 
 
 def status_group(status_uuid: uuid.UUID | str) -> str:
+    if isinstance(status_uuid, str) and len(status_uuid) == 36 and _CANONICAL.fullmatch(status_uuid):
+        return f"user_tasks.status.{status_uuid.replace('-', '')}"  # an event's uuid: no parsing per send
     return f"user_tasks.status.{uuid.UUID(str(status_uuid)).hex}"
 
 
@@ -65,14 +69,15 @@ def load_events(pks: Iterable[int]) -> list[dict[str, Any]]:
     return [event_from_values(row) for row in rows]
 
 
-def returning_clause(quote: Any) -> str:
-    """``RETURNING`` the event's columns of an UPDATE of the status table, parent's uuid included."""
+def returning_clause(quote: Any, names: Iterable[str] = FIELDS) -> str:
+    """``RETURNING`` these columns (by attribute name; the event's by default) of an UPDATE of the
+    status table, and last the parent's uuid."""
     from .models import UserTaskStatus
 
     meta = UserTaskStatus._meta
     table = quote(meta.db_table)
     column = {field.attname: field.column for field in meta.concrete_fields}
-    columns = [f"{table}.{quote(column[name])}" for name in FIELDS]
+    columns = [f"{table}.{quote(column[name])}" for name in names]
     parent = (
         f"(SELECT parent.{quote('uuid')} FROM {table} parent WHERE parent.{quote('id')} = {table}.{quote('parent_id')})"
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime
 import logging
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Self, cast
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, transaction
@@ -20,6 +20,7 @@ from django.db.models.functions import Greatest
 from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 
+from . import hot_writes
 from .events import events_from_rows, load_events, returning_clause
 from .exceptions import TaskCanceledException
 from .progress import ProgressBuffer, flusher
@@ -152,9 +153,19 @@ class StatusLifecycle:
             raise TaskCanceledException(f"The status of task {self.task_id} was deleted") from exc
         self.completed_steps += self.progress_buffer().pending
 
-    def _finish(self, pk: int, state: UserTaskState, **changes: Any) -> tuple[bool, list[dict[str, Any]]]:
-        """Move one row from an active to a final state: True if this call did it, and the row's event."""
-        finished, events = self._write(self._rows().filter(pk=pk, state__in=ACTIVE_STATES), state=state, **changes)
+    def _finish(self, pk: int, state: UserTaskState, add_steps: int | None = None) -> tuple[bool, list[dict[str, Any]]]:
+        """Move one row from an active to a final state: True if this call did it, and the row's event.
+
+        ``add_steps`` (a success) also adds those steps to the row, filling it up to its total.
+        """
+        model = type(self)
+        returned = hot_writes.finish(model, pk, state, add_steps)  # type: ignore[arg-type]
+        if returned is None:
+            fill = Greatest(F("completed_steps") + add_steps, F("total_steps"))
+            changes = {} if add_steps is None else {"completed_steps": fill}
+            finished, events = self._write(self._rows().filter(pk=pk, state__in=ACTIVE_STATES), state=state, **changes)
+        else:
+            finished, events = len(returned), returned
         if finished:
             transaction.on_commit(lambda: announce_stopped(type(self), pk), robust=True)
         return bool(finished), events
@@ -228,6 +239,24 @@ class StatusLifecycle:
                 output_field=PositiveIntegerField(),
             ),
         )
+        self._started(bool(started), events)
+
+    @classmethod
+    def start_task(cls, task_id: str) -> Self | None:
+        """Start the status of Celery task ``task_id`` and return it, reading it in the same write.
+
+        A worker's way to start each task: one statement, no lookup before it. None where that
+        does not apply (see ``hot_writes``) or no active row matched: find the row, call ``start``.
+        """
+        started = hot_writes.start_by_task_id(cls, task_id)  # type: ignore[arg-type]
+        if started is None:
+            return None
+        status, event = started
+        status._started(True, [event])
+        return cast(Self, status)
+
+    def _started(self, started: bool, events: list[dict[str, Any]]) -> None:
+        """After the start's write: waiting ancestors go In Progress too; every change is published."""
         touched = []
         if started and self.parent_id is not None:
             waiting = list(
@@ -303,11 +332,7 @@ class StatusLifecycle:
         buffer = self.__dict__.get("_progress")
         pending = buffer.take() if buffer is not None else 0
         added = self._steps_to_fill(pending) if self.parent_id is not None else 0
-        finished, events = self._finish(
-            self.pk,
-            UserTaskState.SUCCEEDED,
-            completed_steps=Greatest(F("completed_steps") + pending, F("total_steps")),
-        )
+        finished, events = self._finish(self.pk, UserTaskState.SUCCEEDED, add_steps=pending)
         if not finished:  # it had ended otherwise: keep that, with the steps, and show it here
             self._add_steps("completed_steps", pending)
             if not pending:

@@ -1,14 +1,17 @@
 """Send status events to the channel layer from synchronous code (Celery workers, views).
 
-A publish never waits for the channel layer: it hands its events to one coroutine per process,
-which sends them on the publisher's event loop (one loop per process, so one Redis connection pool,
-not one per call). Inside an ASGI server the server's own loop is used instead, so the in-memory
-layer works in the embedded mode too. Events are sent in order, and of the events that waited
-while an earlier send was in flight (a producer faster than Redis, or Redis down) only the newest
-of each status is sent, as subscribers only ever need that: no backlog builds up, and no status's
-latest state, a finished one included, is dropped for others'. A failed send (Redis down) is
-logged once per outage and never fails the caller: the waiting events are sent when the layer
-answers again; the database stays the source of truth.
+A publish never waits for the channel layer: it hands its events over and returns. On
+channels-redis's pub/sub layer one sender thread per process sends them with blocking pipelines
+(``sending.PubSubPipeline``); any other layer gets ``group_send`` from a coroutine: inside an ASGI
+server on the server's own loop (so the in-memory layer works in the embedded mode too), elsewhere
+on one loop the process keeps (so one Redis connection pool, not one per call).
+
+Events are sent in order, and of the events that waited while an earlier send was in flight (a
+producer faster than Redis, or Redis down) only the newest of each status is sent, as subscribers
+only ever need that: no backlog builds up, and no status's latest state, a finished one included,
+is dropped for others'. A failed send (Redis down) is logged once per outage and never fails the
+caller: the waiting events are sent when the layer answers again; the database stays the source of
+truth.
 """
 
 from __future__ import annotations
@@ -24,12 +27,11 @@ from typing import Any
 from channels.layers import get_channel_layer
 
 from . import conf
-from .events import groups_for
+from .sending import PubSubPipeline, send_events
 
 logger = logging.getLogger(__name__)
 MAX_KEPT_EVENTS = 10_000  # statuses with an event waiting; beyond it the longest-waiting is dropped
 COALESCE_ABOVE = 1_000  # events waiting before they are coalesced even while a send is in flight
-SEND_CONCURRENCY = 16  # events sent at once (each to three groups): bounded, or a burst exhausts the pool
 
 
 def newest_per_status(events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -42,64 +44,34 @@ def newest_per_status(events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(newest.values())[-MAX_KEPT_EVENTS:]
 
 
-def send_chunks(events: list[dict[str, Any]]) -> Iterable[list[dict[str, Any]]]:
-    """Consecutive runs of events to send at once: at most ``SEND_CONCURRENCY``, and never two of
-    one status, whose events must reach Redis in the order they were published."""
-    chunk: list[dict[str, Any]] = []
-    statuses: set[str] = set()
-    for event in events:
-        if len(chunk) == SEND_CONCURRENCY or event["uuid"] in statuses:
-            yield chunk
-            chunk, statuses = [], set()
-        chunk.append(event)
-        statuses.add(event["uuid"])
-    if chunk:
-        yield chunk
-
-
 class Publisher:
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._loop_pid = 0
         self._server_loop: asyncio.AbstractEventLoop | None = None
         self._reset()
 
     def _reset(self) -> None:
-        """Nothing waiting and fresh locks (also in a forked child: the parent sends its own events)."""
+        """Nothing waiting, no thread or loop and fresh locks (also in a forked child: the parent's
+        thread, loop and sockets are not the child's, and the parent sends its own events)."""
+        self._setup = threading.Lock()
         self._state = threading.Lock()
+        self._wake = threading.Condition(self._state)
         self._waiting: list[dict[str, Any]] = []
         self._sending = False
+        self._handed_to_thread = False
         self._idle = threading.Event()
         self._idle.set()
         self._failing_since: float | None = None
         self._retry_at = 0.0
-
-    # ---- loops ---------------------------------------------------------------------------------
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: threading.Thread | None = None
+        self._pipeline: PubSubPipeline | None = None
+        self._pipeline_layer: Any = None
 
     def use_server_loop(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Called from the ASGI server: publish on its loop, where its consumers listen."""
+        """Called from the ASGI server: layers sent to by coroutine are sent to on its loop, where its
+        consumers listen."""
         self._server_loop = loop
-
-    def _own_loop(self) -> asyncio.AbstractEventLoop:
-        with self._lock:
-            if self._loop is None or self._loop_pid != os.getpid() or self._loop.is_closed():
-                loop = asyncio.new_event_loop()
-                threading.Thread(target=loop.run_forever, name="user-tasks-publisher", daemon=True).start()
-                self._loop, self._loop_pid = loop, os.getpid()
-            return self._loop
-
-    def _target_loop(self) -> asyncio.AbstractEventLoop:
-        server = self._server_loop
-        return server if server is not None and server.is_running() else self._own_loop()
-
-    def _start(self, coroutine: Coroutine[Any, Any, None]) -> None:
-        """Schedule without waiting (safe from any thread, the loop's own included)."""
-        try:
-            asyncio.run_coroutine_threadsafe(coroutine, self._target_loop())
-        except BaseException:
-            coroutine.close()
-            raise
 
     # ---- publishing ----------------------------------------------------------------------------
 
@@ -115,41 +87,113 @@ class Publisher:
             self._sending = True
             self._idle.clear()
         try:
-            self._start(self._drain())
-        except Exception as exc:  # no loop to send on
+            self._start_sending()
+        except Exception as exc:  # nothing to send from (the interpreter is shutting down)
             with self._state:
                 self._failed(exc)
                 self._done()
 
-    async def _drain(self) -> None:
-        """Send what waits, round after round, until nothing does or the layer fails."""
+    def _start_sending(self) -> None:
+        """The pub/sub layer's pipelines are sent from the sender thread; any other layer is sent to
+        by a coroutine on an event loop."""
+        layer = get_channel_layer()
+        pipeline = self._pipeline_for(layer)
+        if pipeline is None:
+            self._on_loop(self._drain(layer))
+            return
+        with self._state:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="user-tasks-publisher", daemon=True)
+                self._thread.start()
+            self._handed_to_thread = True
+            self._wake.notify()
+
+    def _next_batch(self) -> list[dict[str, Any]] | None:
+        """What waits, newest per status; None (and the sending over) when nothing does."""
+        with self._state:
+            batch, self._waiting = newest_per_status(self._waiting), []
+            if not batch:
+                self._done()
+                return None
+            return batch
+
+    def _sent(self, batch: list[dict[str, Any]], error: BaseException | None) -> bool:
+        """Record how a round went; False ends the sending (the batch is kept for the retry)."""
+        with self._state:
+            if error is None:
+                self._recovered()
+                return True
+            self._waiting = newest_per_status([*batch, *self._waiting])
+            self._failed(error)
+            self._done()
+            return False
+
+    def _run(self) -> None:
+        """The sender thread: each time sending is handed to it, send round after round until
+        nothing waits or Redis fails."""
         while True:
             with self._state:
-                batch, self._waiting = newest_per_status(self._waiting), []
-                if not batch:
-                    self._done()
-                    return
+                while not self._handed_to_thread:
+                    self._wake.wait()
+                self._handed_to_thread = False
+                pipeline = self._pipeline
+            while (batch := self._next_batch()) is not None:
+                error = None
+                try:
+                    if pipeline is not None:
+                        pipeline.send(batch)
+                except Exception as exc:
+                    error = exc
+                if not self._sent(batch, error):
+                    break
+
+    async def _drain(self, layer: Any) -> None:
+        """The same rounds as a coroutine, for layers sent to with ``group_send``."""
+        timeout = conf.publish_timeout()
+        while (batch := self._next_batch()) is not None:
+            error = None
             try:
-                await asyncio.wait_for(self._send(batch), conf.publish_timeout())
+                if layer is not None:
+                    async with asyncio.timeout(timeout):
+                        await send_events(layer, batch)
             except Exception as exc:
-                with self._state:
-                    self._waiting = newest_per_status([*batch, *self._waiting])
-                    self._failed(exc)
-                    self._done()
+                error = exc
+            if not self._sent(batch, error):
                 return
-            with self._state:
-                self._recovered()
+
+    def _on_loop(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        """Schedule on the ASGI server's loop, or else on this process's own, without waiting."""
+        server = self._server_loop
+        loop = server if server is not None and server.is_running() else self._own_loop()
+        try:
+            asyncio.run_coroutine_threadsafe(coroutine, loop)
+        except BaseException:
+            coroutine.close()
+            raise
+
+    def _own_loop(self) -> asyncio.AbstractEventLoop:
+        with self._setup:
+            if self._loop is None or self._loop.is_closed():
+                loop = asyncio.new_event_loop()
+                self._loop_thread = threading.Thread(target=loop.run_forever, name="user-tasks-loop", daemon=True)
+                self._loop_thread.start()
+                self._loop = loop
+            return self._loop
+
+    def _pipeline_for(self, layer: Any) -> PubSubPipeline | None:
+        """The pipelined sender of this layer (kept while the layer is the same object; its sockets
+        time out after ``USER_TASKS_PUBLISH_TIMEOUT``); None for other layers."""
+        with self._setup:
+            if self._pipeline_layer is not layer:
+                if self._pipeline is not None:
+                    self._pipeline.close()
+                self._pipeline = PubSubPipeline.for_layer(layer, conf.publish_timeout()) if layer else None
+                self._pipeline_layer = layer
+            return self._pipeline
 
     def _done(self) -> None:
         self._sending = False
         self._idle.set()
-
-    async def _send(self, events: list[dict[str, Any]]) -> None:
-        layer = get_channel_layer()
-        if layer is None:
-            return
-        for chunk in send_chunks(events):
-            await asyncio.gather(*(layer.group_send(group, event) for event in chunk for group in groups_for(event)))
 
     def _failed(self, exc: BaseException) -> None:
         now = time.monotonic()
@@ -166,12 +210,14 @@ class Publisher:
             self._failing_since = None
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Block until nothing is being sent; False on timeout, or when called on the sending loop."""
+        """Block until nothing is being sent; False on timeout, or when called on a loop or thread
+        that sends (waiting there would hold up the send)."""
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
-        if running is not None and running in (self._loop, self._server_loop):
+        sending_here = running is not None and running in (self._server_loop, self._loop)
+        if sending_here or threading.current_thread() is self._thread:
             return self._idle.is_set()
         return self._idle.wait(conf.publish_timeout() * 2 if timeout is None else timeout)
 

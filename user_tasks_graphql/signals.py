@@ -7,7 +7,6 @@ revoked (from anywhere: a cancel, the CLI, Flower) -> Canceled. Retries are reco
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -24,7 +23,8 @@ from celery.signals import (
     worker_process_init,
     worker_process_shutdown,
 )
-from django.db import InterfaceError, OperationalError, close_old_connections, transaction
+from django.db import InterfaceError, OperationalError, close_old_connections, connections, router
+from django.db.backends.base.base import BaseDatabaseWrapper
 
 from .canvas import create_rows
 from .exceptions import TaskCanceledException
@@ -56,16 +56,29 @@ def create_user_task(sender: str | None = None, body: Any = None, headers: Any =
         create_rows(message)
 
 
+def _status_connection() -> BaseDatabaseWrapper:
+    from .models import UserTaskStatus
+
+    return connections[router.db_for_write(UserTaskStatus)]
+
+
 def _close_old_connections() -> None:
     """Apply the connection settings once per task, as Django does per request: a connection past
-    ``CONN_MAX_AGE`` or known broken is closed, and ``CONN_HEALTH_CHECKS`` checks the next query;
-    never inside a transaction (eager tasks)."""
+    ``CONN_MAX_AGE`` or known broken is closed; never inside a transaction (eager tasks).
+
+    ``CONN_HEALTH_CHECKS`` would add a ``SELECT 1`` before the task's first query. The start's
+    write is that query and does the check's job itself (``_reconnecting``: a broken connection is
+    replaced and the write made again), so the status connection is marked checked.
+    """
     try:
-        in_atomic = transaction.get_connection().in_atomic_block
+        connection = _status_connection()
+        in_atomic = connection.in_atomic_block
     except Exception:
         return
     if not in_atomic:
         close_old_connections()
+        if connection.connection is not None:
+            connection.health_check_done = True  # type: ignore[attr-defined]
 
 
 def _reconnecting(write: Callable[[], T]) -> T:
@@ -75,7 +88,7 @@ def _reconnecting(write: Callable[[], T]) -> T:
     try:
         return write()
     except (OperationalError, InterfaceError):
-        connection = transaction.get_connection()
+        connection = _status_connection()
         if connection.in_atomic_block:
             raise
         logger.info("Database connection lost; writing a task's state again on a new one", exc_info=True)
@@ -101,16 +114,9 @@ def start_user_task(sender: Any = None, task: Any = None, **kwargs: Any) -> None
     if not isinstance(task, UserTaskMixin):
         return
     _close_old_connections()
-    status = _reconnecting(lambda: _start(task))
+    status = _reconnecting(task._start_status)
     if not task.request.is_eager:
         heartbeat.track(status.pk)
-
-
-def _start(task: UserTaskMixin) -> Any:
-    status = task.status
-    with contextlib.suppress(TaskCanceledException):  # UserTaskMixin.__call__ stops the body
-        status.start()
-    return status
 
 
 @task_postrun.connect(dispatch_uid="user_tasks_graphql.stop_heartbeat")

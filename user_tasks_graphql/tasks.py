@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +59,23 @@ class UserTaskMixin:
             cached = self._find_or_create_status()
             setattr(request, _CACHED_STATUS, cached)
         return cached
+
+    def _start_status(self) -> UserTaskStatus:
+        """Mark this execution's status In Progress and keep it: the worker's first write.
+
+        One statement that also reads the row where the database allows; otherwise (and for a
+        row that is missing or already finished) the row is found, or created, and then started.
+        """
+        from .models import UserTaskStatus
+
+        started = UserTaskStatus.start_task(self.request.id)
+        if started is not None:
+            setattr(self.request, _CACHED_STATUS, started)
+            return started
+        status = self.status
+        with contextlib.suppress(TaskCanceledException):  # __call__ skips the body of a canceled task
+            status.start()
+        return status
 
     def _find_or_create_status(self) -> UserTaskStatus:
         from .models import UserTaskStatus

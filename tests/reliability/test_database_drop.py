@@ -55,3 +55,19 @@ def test_a_dropped_database_connection_ends_the_task_cleanly(start_worker: Calla
     after = wait_for(lambda: UserTaskStatus.objects.filter(task_id=again.id, state="Succeeded").first(),
                      what="a task after the drop to succeed")  # fmt: skip
     assert after.completed_steps == 3
+
+
+def test_a_connection_dropped_between_tasks_is_replaced_at_the_next_start(start_worker: Callable[..., Worker]):
+    """The worker keeps its connection across tasks and checks it by writing the next start (no
+    ``SELECT 1`` first): a connection the server dropped while the worker was idle is replaced and
+    the start written on the new one, without a redelivery."""
+    start_worker(PGAPPNAME=APPLICATION)
+    user = get_user_model().objects.create_user("idle-drop")
+    first = tasks.progress_task.delay(user.id, "before", total_steps=2)
+    wait_for(lambda: UserTaskStatus.objects.filter(task_id=first.id, state="Succeeded").first(),
+             what="the first task to succeed")  # fmt: skip
+    assert drop_worker_connections() >= 1, "the idle worker's connections were dropped"
+    again = tasks.progress_task.delay(user.id, "after", total_steps=3)
+    after = wait_for(lambda: UserTaskStatus.objects.filter(task_id=again.id, state="Succeeded").first(),
+                     what="the next task to succeed on a new connection")  # fmt: skip
+    assert (after.completed_steps, after.attempts) == (3, 1)

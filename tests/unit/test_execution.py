@@ -175,7 +175,7 @@ class TestConnectionClosing:
         def broken() -> Any:
             raise RuntimeError("no connection")
 
-        monkeypatch.setattr(signals.transaction, "get_connection", broken)
+        monkeypatch.setattr(signals, "_status_connection", broken)
         signals._close_old_connections()
         assert closed == []
 
@@ -198,33 +198,24 @@ class TestLostConnection:
         return calls
 
     @staticmethod
-    def break_once(monkeypatch: pytest.MonkeyPatch, method: str) -> None:
-        """The first call of ``method`` finds the connection gone."""
-        original = getattr(UserTaskStatus, method)
-        calls: list[bool] = []
+    def break_once(monkeypatch: pytest.MonkeyPatch, state: str) -> None:
+        """The first write of ``state`` finds the connection gone, as the database driver reports it."""
+        connection = transaction.get_connection()
+        broken: list[bool] = []
 
-        def write(self: UserTaskStatus, *args: Any, **kwargs: Any) -> None:
-            calls.append(True)
-            if len(calls) == 1:
+        def lose_connection(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+            if not broken and sql.startswith("UPDATE") and state in (params or ()):
+                broken.append(True)
                 raise OperationalError("server closed the connection unexpectedly")
-            original(self, *args, **kwargs)
+            return execute(sql, params, many, context)
 
-        monkeypatch.setattr(UserTaskStatus, method, write)
+        monkeypatch.setattr(connection, "execute_wrappers", [*connection.execute_wrappers, lose_connection])
 
-    @pytest.mark.parametrize(
-        ("method", "task", "state"), [("succeed", "step_task", "Succeeded"), ("fail", "failing_task", "Failed")]
-    )
+    @pytest.mark.parametrize(("task", "state"), [("step_task", "Succeeded"), ("failing_task", "Failed")])
     def test_the_final_state_is_written_on_a_new_connection(
-        self,
-        user: Any,
-        eager: None,
-        reconnects: list[bool],
-        monkeypatch: pytest.MonkeyPatch,
-        method: str,
-        task: str,
-        state: str,
+        self, user: Any, eager: None, reconnects: list[bool], monkeypatch: pytest.MonkeyPatch, task: str, state: str
     ):
-        self.break_once(monkeypatch, method)
+        self.break_once(monkeypatch, state)
         result = getattr(tasks, task).delay(user.id, "Argument")
         assert UserTaskStatus.objects.get(task_id=result.id).state == state
         assert reconnects == [True]
@@ -232,7 +223,7 @@ class TestLostConnection:
     def test_start_is_written_on_a_new_connection(
         self, user: Any, eager: None, reconnects: list[bool], monkeypatch: pytest.MonkeyPatch
     ):
-        self.break_once(monkeypatch, "start")
+        self.break_once(monkeypatch, "In Progress")
         result = tasks.step_task.delay(user.id, "Argument")
         status = UserTaskStatus.objects.get(task_id=result.id)
         assert (status.state, status.attempts) == ("Succeeded", 1)
@@ -245,7 +236,7 @@ class TestLostConnection:
         from user_tasks_graphql.heartbeat import heartbeat
 
         result = tasks.step_task.delay(user.id, "Argument")
-        self.break_once(monkeypatch, "start")
+        self.break_once(monkeypatch, "In Progress")
         task = tasks.step_task
         task.push_request(id=result.id, args=(user.id, "Argument"), kwargs={}, is_eager=False)
         try:
@@ -264,15 +255,18 @@ class TestLostConnection:
         tasks.failing_task.delay(user.id, "Argument")
         assert reconnects == []
 
-    def test_one_health_check_per_task(self, user: Any, eager: None, monkeypatch: pytest.MonkeyPatch):
-        """``CONN_HEALTH_CHECKS`` costs one check when the task starts, not one more per write."""
+    def test_no_health_check_query(self, user: Any, eager: None, monkeypatch: pytest.MonkeyPatch):
+        """``CONN_HEALTH_CHECKS`` adds no query to a task: the start's write checks the connection
+        (a broken one is replaced and the write made again, tested above)."""
         connection = transaction.get_connection()
         assert connection.health_check_enabled
         checks: list[bool] = []
         is_usable = connection.is_usable
         monkeypatch.setattr(connection, "is_usable", lambda: checks.append(True) or is_usable())
+        connection.ensure_connection()
         tasks.counting_task.delay(user.id, "Argument", total_steps=3)
-        assert checks == [True]
+        assert checks == []
+        assert UserTaskStatus.objects.get().state == "Succeeded"
 
     def test_inside_a_transaction_the_error_is_raised(self, db: Any, reconnects: list[bool]):
         def lost() -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from user_tasks_graphql import publish
+from user_tasks_graphql import publish, sending
 from user_tasks_graphql.publish import Publisher
 
 
@@ -108,11 +108,11 @@ def test_a_burst_keeps_the_newest_state_of_every_status(layer: FlakyLayer):
 
 def test_events_of_one_status_are_never_sent_at_once():
     events = [event(key, seq) for seq, key in enumerate("aabcdbbe")]
-    chunks = list(publish.send_chunks(events))
+    chunks = list(sending.send_chunks(events))
     assert [e for chunk in chunks for e in chunk] == events
-    assert all(len({e["uuid"] for e in chunk}) == len(chunk) <= publish.SEND_CONCURRENCY for chunk in chunks)
-    many = [event(str(n), 1) for n in range(publish.SEND_CONCURRENCY * 2 + 1)]
-    assert [len(chunk) for chunk in publish.send_chunks(many)] == [publish.SEND_CONCURRENCY] * 2 + [1]
+    assert all(len({e["uuid"] for e in chunk}) == len(chunk) <= sending.SEND_CONCURRENCY for chunk in chunks)
+    many = [event(str(n), 1) for n in range(sending.SEND_CONCURRENCY * 2 + 1)]
+    assert [len(chunk) for chunk in sending.send_chunks(many)] == [sending.SEND_CONCURRENCY] * 2 + [1]
 
 
 def test_flush_sends_what_an_outage_kept(layer: FlakyLayer, settings: Any):

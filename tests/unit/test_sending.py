@@ -1,0 +1,66 @@
+"""How the publisher reaches the channel layer: which layers get pipelines, and how their pools
+and shards are built from the layer's own configuration (no Redis needed here; the integration
+suite checks delivery to real subscribers)."""
+
+import uuid
+
+import pytest
+import redis
+import redis.sentinel
+from channels.layers import InMemoryChannelLayer
+from channels_redis.pubsub import RedisPubSubChannelLayer
+
+from user_tasks_graphql.events import status_group
+from user_tasks_graphql.sending import PubSubPipeline, sync_pool
+
+
+def test_only_the_pubsub_layer_gets_pipelines():
+    assert PubSubPipeline.for_layer(InMemoryChannelLayer(), 1.0) is None
+    layer = RedisPubSubChannelLayer(hosts=["redis://127.0.0.1:6399/0"], prefix="p")
+    assert PubSubPipeline.for_layer(layer, 1.0) is not None
+
+
+def test_groups_go_to_the_shard_and_channel_the_layer_uses():
+    hosts = [f"redis://127.0.0.1:{port}/0" for port in (6390, 6391, 6392)]
+    layer = RedisPubSubChannelLayer(hosts=hosts, prefix="shards")
+    pipeline = PubSubPipeline(layer, 1.0)
+    used = set()
+    for n in range(200):
+        group = status_group(uuid.UUID(int=n))
+        channel, shard = pipeline.route(group)
+        assert channel == f"shards__group__{group}"
+        assert pipeline._clients[shard].connection_pool.connection_kwargs["port"] == 6390 + shard
+        used.add(shard)
+    assert used == {0, 1, 2}, "groups are spread over every shard"
+
+
+def test_pools_are_built_as_channels_redis_builds_them():
+    by_url = sync_pool({"address": "redis://:secret@10.0.0.5:6380/3", "max_connections": 7}, 0.5)
+    assert {key: by_url.connection_kwargs[key] for key in ("host", "port", "db", "password", "socket_timeout")} == {
+        "host": "10.0.0.5", "port": 6380, "db": 3, "password": "secret", "socket_timeout": 0.5,
+    }  # fmt: skip
+    assert by_url.max_connections == 7
+    by_keywords = sync_pool({"host": "10.0.0.6", "port": 6381}, 0.5)
+    assert (by_keywords.connection_kwargs["host"], by_keywords.connection_kwargs["socket_connect_timeout"]) == (
+        "10.0.0.6",
+        0.5,
+    )
+    sentinel = sync_pool({"master_name": "main", "sentinels": [("10.0.0.7", 26379)]}, 0.5)
+    assert isinstance(sentinel, redis.sentinel.SentinelConnectionPool)
+    assert sentinel.service_name == "main"
+
+
+@pytest.mark.parametrize("written", ["2F1E3A7C-0D4B-4B7E-9C1A-5E6F7A8B9C0D", "2f1e3a7c0d4b4b7e9c1a5e6f7a8b9c0d"])
+def test_a_status_group_is_the_same_however_the_uuid_is_written(written: str):
+    canonical = uuid.UUID(written)
+    assert status_group(written) == status_group(str(canonical)) == status_group(canonical)
+    assert status_group(str(canonical)) == f"user_tasks.status.{canonical.hex}"
+
+
+def test_a_pool_error_surfaces_as_a_redis_error():
+    """A send to a Redis that is not there fails (the publisher keeps the events for later)."""
+    layer = RedisPubSubChannelLayer(hosts=["redis://127.0.0.1:1/0"], prefix="p")
+    pipeline = PubSubPipeline(layer, 0.2)
+    event = {"uuid": str(uuid.uuid4()), "user_id": 1, "seq": 1}
+    with pytest.raises(redis.ConnectionError):
+        pipeline.send([event])
