@@ -125,9 +125,10 @@ class StatusLifecycle:
             return write(queryset, **changes), []
         return len(events), events
 
-    def _sync(self, touched: Iterable[int], written: Iterable[dict[str, Any]] = ()) -> None:
+    def _sync(self, touched: Iterable[int], written: Iterable[dict[str, Any]] = (), start: bool = False) -> None:
         """Reload this row and publish every touched row; outside a transaction the rows an UPDATE
-        returned (``written``) are not read again, the others are read at once."""
+        returned (``written``) are not read again, the others are read at once. ``start``: the
+        events of a start, which wait a moment in case the task's result replaces them."""
         touched = {self.pk, *touched}
         if transaction.get_connection().in_atomic_block:
             self._reload()
@@ -143,7 +144,7 @@ class StatusLifecycle:
             setattr(self, name, mine[name])
         self.modified = datetime.datetime.fromisoformat(mine["modified"])
         self.completed_steps += self.progress_buffer().pending
-        publish_events(events)
+        publish_events(events, start=start)
 
     def _reload(self) -> None:
         """Reload what the methods change; a row deleted under a running task cancels it."""
@@ -269,7 +270,7 @@ class StatusLifecycle:
                     state_text="",
                 )
                 touched, events = waiting, [*events, *ancestors]
-        self._sync(touched if started else (), events)
+        self._sync(touched if started else (), events, start=started)
         self._raise_if_canceled()
 
     def set_name(self, name: str) -> None:

@@ -137,7 +137,9 @@ def test_success_writes_waiting_steps_in_the_same_final_event(user: Any, setting
     for _ in range(6):
         status.increment_completed_steps()  # the first is written at once, five wait in memory
     published: list[list[dict]] = []
-    monkeypatch.setattr("user_tasks_graphql.lifecycle.publish_events", lambda events: published.append(list(events)))
+    monkeypatch.setattr(
+        "user_tasks_graphql.lifecycle.publish_events", lambda events, **_: published.append(list(events))
+    )
     status.succeed()
     states = {event["id"]: (event["state"], event["completed_steps"]) for event in published[0]}
     assert states[status.pk] == ("Succeeded", 10), "the first event after the loop is already the final one"

@@ -129,3 +129,52 @@ def test_flush_sends_what_an_outage_kept(layer: FlakyLayer, settings: Any):
 def test_no_channel_layer_configured(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(publish, "get_channel_layer", lambda: None)
     Publisher().publish([event("1", 1)])
+
+
+class TestHeldEvents:
+    """Events published with ``hold`` (a task's start) wait, and a newer event of their status replaces them."""
+
+    def test_sent_once_due(self, layer: FlakyLayer):
+        layer.mode = "up"
+        publisher = Publisher()
+        publisher.publish([event("1", 1)], hold=0.2)
+        time.sleep(0.1)
+        assert layer.sent == [], "not before it is due"
+        assert publisher.wait(5)
+        assert [message["seq"] for _, message in layer.sent] == [1, 1, 1]
+
+    def test_replaced_by_a_newer_event(self, layer: FlakyLayer):
+        layer.mode = "up"
+        publisher = Publisher()
+        publisher.publish([event("1", 1), event("2", 1)], hold=0.2)
+        publisher.publish([event("1", 2)])
+        assert publisher.wait(5)
+        sent = sorted({(message["uuid"][-1], message["seq"]) for _, message in layer.sent})
+        assert sent == [("1", 2), ("2", 1)], "the replaced one never goes out; the other still does"
+
+    def test_an_older_event_does_not_replace_it(self, layer: FlakyLayer):
+        layer.mode = "up"
+        publisher = Publisher()
+        publisher.publish([event("1", 5)], hold=0.1)
+        publisher.publish([event("1", 4)])
+        assert publisher.wait(5)
+        assert [message["seq"] for _, message in layer.sent] == [4, 4, 4, 5, 5, 5]
+
+    def test_flush_sends_it_at_once(self, layer: FlakyLayer):
+        layer.mode = "up"
+        publisher = Publisher()
+        publisher.publish([event("1", 1)], hold=60)
+        started = time.monotonic()
+        assert publisher.flush(5)
+        assert time.monotonic() - started < 1
+        assert [message["seq"] for _, message in layer.sent] == [1, 1, 1]
+
+    def test_the_delay_is_a_setting(self, settings: Any, monkeypatch: pytest.MonkeyPatch):
+        held: list[float] = []
+        monkeypatch.setattr(publish.publisher, "publish", lambda events, hold=0.0: held.append(hold))
+        settings.USER_TASKS_START_EVENT_DELAY = 0.3
+        publish.publish_events([event("1", 1)], start=True)
+        publish.publish_events([event("1", 2)])
+        settings.USER_TASKS_START_EVENT_DELAY = 0
+        publish.publish_events([event("1", 3)], start=True)
+        assert held == [0.3, 0.0, 0.0]

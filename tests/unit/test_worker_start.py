@@ -23,7 +23,7 @@ ONE_STATEMENT = connection.vendor == "postgresql"
 @pytest.fixture
 def published(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
-    monkeypatch.setattr("user_tasks_graphql.lifecycle.publish_events", events.extend)
+    monkeypatch.setattr("user_tasks_graphql.lifecycle.publish_events", lambda sent, **_: events.extend(sent))
     return events
 
 
