@@ -226,6 +226,7 @@ def run(quick: bool = False) -> str:
         f"over 100). Ours sums the calls within `USER_TASKS_PROGRESS_INTERVAL` in memory, so a task shorter than "
         f"the interval writes its progress once, with its result; "
         f"django-user-tasks' `status` property reads the row, then each call runs an UPDATE and a reload. "
-        f"What remains of our cost per task is the fixed part: finding the status, one write and publish at "
-        f"the start and at the finish, the heartbeat registration.",
+        f"What remains of our cost per task is the fixed part: one read of its row at the start (the start is "
+        f"written and published only once a task runs longer than `USER_TASKS_START_DELAY`), one write and one "
+        f"event at the finish, the heartbeat registration; django-user-tasks writes and reads at both.",
     ])  # fmt: skip

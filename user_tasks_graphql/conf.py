@@ -19,7 +19,7 @@ DEFAULTS: dict[str, Any] = {
     "USER_TASKS_HEARTBEAT_INTERVAL": timedelta(seconds=30),
     "USER_TASKS_PROGRESS_INTERVAL": 0.2,
     "USER_TASKS_PUBLISH_TIMEOUT": 1.0,
-    "USER_TASKS_START_EVENT_DELAY": 0.1,
+    "USER_TASKS_START_DELAY": 0.1,
     "USER_TASKS_PUBLISH_RETRY_AFTER": 2.0,
     "USER_TASKS_LIVE_CHECK_INTERVAL": 1.0,
     "USER_TASKS_GROUP_REFRESH_INTERVAL": 3600.0,
@@ -70,10 +70,11 @@ def progress_interval() -> float:
     return _seconds("USER_TASKS_PROGRESS_INTERVAL", allow_zero=True)
 
 
-def start_event_delay() -> float:
-    """Seconds a task's start event waits before it is sent; a newer event of the task (a short
-    task's result) replaces it meanwhile, so clients are not sent a state they would never see (0: none)."""
-    return _seconds("USER_TASKS_START_EVENT_DELAY", allow_zero=True)
+def start_delay() -> float:
+    """Seconds a task runs in a worker before In Progress is written (0: at once). A task that ends
+    sooner goes from Pending to its result in one write, and clients get no state they would see
+    for a few milliseconds; any other change of the task writes the start first."""
+    return _seconds("USER_TASKS_START_DELAY", allow_zero=True)
 
 
 def publish_timeout() -> float:

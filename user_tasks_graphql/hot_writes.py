@@ -1,8 +1,9 @@
-"""The writes every tracked task makes in a worker, its start and its end, as SQL built once.
+"""The statements a worker makes around every tracked task (reading its row, writing its start and
+its end) as SQL built once.
 
-A worker makes them around every task. Built by the ORM each time, they cost a short task more
-CPU than Celery's own work; here each is one statement whose SQL is built once per process and
-which returns the row it changed, so no read follows it and no lookup precedes the start.
+Built by the ORM each time, they cost a short task more CPU than Celery's own work; here each is
+one statement whose SQL is built once per process, and each write returns the row it changed, so
+no read follows it and no lookup precedes a start.
 
 PostgreSQL only, outside a transaction (as ``lifecycle.write_returning``): elsewhere each function
 returns None and the caller takes the ORM path, which makes the same change.
@@ -33,6 +34,7 @@ def _usable_connection(model: type[UserTaskStatus]) -> BaseDatabaseWrapper | Non
     return connection
 
 
+@functools.cache
 def _columns(model: type[UserTaskStatus]) -> tuple[str, ...]:
     return tuple(field.attname for field in model._meta.concrete_fields)
 
@@ -74,6 +76,29 @@ def _finish_sql(model: type[UserTaskStatus], alias: str, with_steps: bool) -> st
         f"WHERE {column['id']} = %s AND {column['state']} IN ({active})"
         f"{returning_clause(quote)}"
     )
+
+
+@functools.cache
+def _find_sql(model: type[UserTaskStatus], alias: str) -> str:
+    """Every column of the row of a task id."""
+    column = _quoted_columns(model, alias)
+    quote = connections[alias].ops.quote_name
+    return (
+        f"SELECT {', '.join(column[name] for name in _columns(model))} FROM {quote(model._meta.db_table)} "
+        f"WHERE {column['task_id']} = %s"
+    )
+
+
+def find_by_task_id(model: type[UserTaskStatus], task_id: str) -> UserTaskStatus | None:
+    """The status of ``task_id``; None where this path does not apply or no row matched (the
+    caller reads it the ORM way, or creates it)."""
+    connection = _usable_connection(model)
+    if connection is None:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(_find_sql(model, connection.alias), [task_id])
+        row = cursor.fetchone()
+    return None if row is None else model.from_db(connection.alias, list(_columns(model)), row)
 
 
 def start_by_task_id(model: type[UserTaskStatus], task_id: str) -> tuple[UserTaskStatus, dict[str, Any]] | None:

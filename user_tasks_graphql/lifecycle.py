@@ -125,10 +125,9 @@ class StatusLifecycle:
             return write(queryset, **changes), []
         return len(events), events
 
-    def _sync(self, touched: Iterable[int], written: Iterable[dict[str, Any]] = (), start: bool = False) -> None:
+    def _sync(self, touched: Iterable[int], written: Iterable[dict[str, Any]] = ()) -> None:
         """Reload this row and publish every touched row; outside a transaction the rows an UPDATE
-        returned (``written``) are not read again, the others are read at once. ``start``: the
-        events of a start, which wait a moment in case the task's result replaces them."""
+        returned (``written``) are not read again, the others are read at once."""
         touched = {self.pk, *touched}
         if transaction.get_connection().in_atomic_block:
             self._reload()
@@ -144,7 +143,7 @@ class StatusLifecycle:
             setattr(self, name, mine[name])
         self.modified = datetime.datetime.fromisoformat(mine["modified"])
         self.completed_steps += self.progress_buffer().pending
-        publish_events(events, start=start)
+        publish_events(events)
 
     def _reload(self) -> None:
         """Reload what the methods change; a row deleted under a running task cancels it."""
@@ -210,6 +209,8 @@ class StatusLifecycle:
         buffer = self.__dict__.get("_progress")
         if buffer is None:
             return
+        if buffer.take_start():
+            self._write_start()
         steps = buffer.take()
         if steps:
             self.completed_steps -= steps
@@ -229,7 +230,24 @@ class StatusLifecycle:
         A second start of a running task means its message was delivered again after its worker
         was lost (``acks_late``), so ``attempts`` grows as it does for a retry.
         """
+        self._drop_deferred_start()
         self.flush_progress()
+        self._write_start()
+
+    def defer_start(self, seconds: float) -> None:
+        """Start a task whose row is waiting (Pending, Retrying) without writing yet: In Progress is
+        written with its first other change, or after ``seconds`` by the worker's flusher thread;
+        a task that ends sooner goes straight from waiting to its result, in one write."""
+        self.state, self.state_text = UserTaskState.IN_PROGRESS, ""
+        self.progress_buffer().defer_start(seconds)
+        flusher.watch(self)
+
+    def _drop_deferred_start(self) -> None:
+        buffer = self.__dict__.get("_progress")
+        if buffer is not None:
+            buffer.take_start()
+
+    def _write_start(self) -> None:
         started, events = self._write(
             self._rows().filter(pk=self.pk, state__in=ACTIVE_STATES),
             state=UserTaskState.IN_PROGRESS,
@@ -241,6 +259,12 @@ class StatusLifecycle:
             ),
         )
         self._started(bool(started), events)
+
+    @classmethod
+    def find_task(cls, task_id: str) -> Self | None:
+        """The status of Celery task ``task_id`` read with SQL built once (see ``hot_writes``); None
+        where that does not apply or there is no row."""
+        return cast("Self | None", hot_writes.find_by_task_id(cls, task_id))  # type: ignore[arg-type]
 
     @classmethod
     def start_task(cls, task_id: str) -> Self | None:
@@ -270,7 +294,7 @@ class StatusLifecycle:
                     state_text="",
                 )
                 touched, events = waiting, [*events, *ancestors]
-        self._sync(touched if started else (), events, start=started)
+        self._sync(touched if started else (), events)
         self._raise_if_canceled()
 
     def set_name(self, name: str) -> None:
@@ -305,6 +329,7 @@ class StatusLifecycle:
 
     def retry(self) -> None:
         """Count another attempt and wait for it (Retrying); the parent is not affected."""
+        self._drop_deferred_start()
         self.flush_progress()
         _, events = self._write(
             self._rows().filter(pk=self.pk, state__in=ACTIVE_STATES),
@@ -317,6 +342,7 @@ class StatusLifecycle:
         """Fail this status and its unfinished ancestors, each with an 'Error' artifact of ``message``."""
         from .models import UserTaskArtifact
 
+        self._drop_deferred_start()
         self.flush_progress()
         ids = [self.pk, *self._ancestor_ids()]
         with transaction.atomic():
@@ -330,6 +356,7 @@ class StatusLifecycle:
 
         Steps still counted in memory go into the same write, so clients get one final event.
         """
+        self._drop_deferred_start()  # it goes from waiting to its result in this one write
         buffer = self.__dict__.get("_progress")
         pending = buffer.take() if buffer is not None else 0
         added = self._steps_to_fill(pending) if self.parent_id is not None else 0

@@ -1,7 +1,7 @@
 """Coalescing of progress: increments within ``USER_TASKS_PROGRESS_INTERVAL`` are summed in memory
 and written (and published) once, so a tight loop of ``increment_completed_steps()`` costs one
-UPDATE per interval instead of one per call. Increments left over when a task goes quiet are
-flushed by a per-process thread in workers."""
+UPDATE per interval instead of one per call. Increments left over when a task goes quiet, and
+starts deferred by ``USER_TASKS_START_DELAY``, are written by a per-process thread in workers."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from django.db import close_old_connections
 
 from . import conf
+from .exceptions import TaskCanceledException
 
 if TYPE_CHECKING:
     from .lifecycle import StatusLifecycle
@@ -32,6 +33,17 @@ class ProgressBuffer:
         # writes its steps once, together with its result
         self.last_flush = time.monotonic()
         self.interval = conf.progress_interval()
+        self.start_due: float | None = None  # a start written later (``StatusLifecycle.defer_start``)
+
+    def defer_start(self, seconds: float) -> None:
+        with self.lock:
+            self.start_due = time.monotonic() + seconds
+
+    def take_start(self) -> bool:
+        """True once if a deferred start is still to be written (the caller writes it or drops it)."""
+        with self.lock:
+            due, self.start_due = self.start_due, None
+            return due is not None
 
     def add(self, steps: int) -> tuple[bool, bool]:
         """Count ``steps``: (write now, first steps waiting since the last write)."""
@@ -49,7 +61,9 @@ class ProgressBuffer:
 
     def overdue(self) -> bool:
         with self.lock:
-            return self.pending > 0 and time.monotonic() - self.last_flush >= self.interval
+            now = time.monotonic()
+            start_due = self.start_due is not None and now >= self.start_due
+            return start_due or (self.pending > 0 and now - self.last_flush >= self.interval)
 
 
 class TrailingFlusher:
@@ -79,6 +93,8 @@ class TrailingFlusher:
                 if status.progress_buffer().overdue():
                     try:
                         status.flush_progress()
+                    except TaskCanceledException:  # the task raises it itself at its next call
+                        pass
                     except Exception:
                         logger.warning("Could not write a task's progress", exc_info=True)
                         close_old_connections()  # a broken connection is replaced on the next write

@@ -32,7 +32,6 @@ from .sending import PubSubPipeline, send_events
 logger = logging.getLogger(__name__)
 MAX_KEPT_EVENTS = 10_000  # statuses with an event waiting; beyond it the longest-waiting is dropped
 COALESCE_ABOVE = 1_000  # events waiting before they are coalesced even while a send is in flight
-HOLD_TICK = 0.005  # the sender thread wakes at most this often for held events
 
 
 def newest_per_status(events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -57,8 +56,6 @@ class Publisher:
         self._state = threading.Lock()
         self._wake = threading.Condition(self._state)
         self._waiting: list[dict[str, Any]] = []
-        self._held: dict[str, tuple[float, dict[str, Any]]] = {}  # uuid -> (when to send, event)
-        self._holding_until: float | None = None  # the sender thread's wake-up time for held events
         self._sending = False
         self._handed_to_thread = False
         self._idle = threading.Event()
@@ -78,67 +75,23 @@ class Publisher:
 
     # ---- publishing ----------------------------------------------------------------------------
 
-    def publish(self, events: Iterable[dict[str, Any]], hold: float = 0.0) -> None:
-        """Hand each event over for its groups and return at once; never raises.
-
-        ``hold``: send these events only after that many seconds, unless a newer event of the same
-        status is published meanwhile (then only that one is sent).
-        """
-        events = list(events)
-        if hold > 0 and self._hold(events, hold):
-            return
+    def publish(self, events: Iterable[dict[str, Any]]) -> None:
+        """Hand each event over for its groups and return at once; never raises."""
         with self._state:
-            for event in events:
-                held = self._held.pop(event["uuid"], None)
-                if held is not None and held[1]["seq"] > event["seq"]:
-                    self._held[event["uuid"]] = held
-            start = self._queue(events)
-        if start:
-            self._start_or_fail()
-
-    def _queue(self, events: list[dict[str, Any]]) -> bool:
-        """Add events to what waits (under the lock); True if the caller must start the sending."""
-        self._waiting.extend(events)
-        outage = self._failing_since is not None and time.monotonic() < self._retry_at
-        if outage or len(self._waiting) > COALESCE_ABOVE:
-            self._waiting = newest_per_status(self._waiting)
-        if self._sending or outage or not self._waiting:
-            return False
-        self._sending = True
-        self._idle.clear()
-        return True
-
-    def _start_or_fail(self) -> None:
+            self._waiting.extend(events)
+            outage = self._failing_since is not None and time.monotonic() < self._retry_at
+            if outage or len(self._waiting) > COALESCE_ABOVE:
+                self._waiting = newest_per_status(self._waiting)
+            if self._sending or outage or not self._waiting:
+                return
+            self._sending = True
+            self._idle.clear()
         try:
             self._start_sending()
         except Exception as exc:  # nothing to send from (the interpreter is shutting down)
             with self._state:
                 self._failed(exc)
                 self._done()
-
-    def _hold(self, events: list[dict[str, Any]], seconds: float) -> bool:
-        """Keep events until they are due (the sender thread times them); False if they cannot be."""
-        due = time.monotonic() + seconds
-        with self._state:
-            try:
-                self._ensure_thread()
-            except Exception:  # no thread to time them (the interpreter is shutting down)
-                return False
-            for event in events:
-                self._held[event["uuid"]] = (due, event)
-            if self._held:
-                self._idle.clear()
-            if self._holding_until is None or due < self._holding_until:
-                self._wake.notify()
-        return True
-
-    def _release_due(self, now: float) -> list[dict[str, Any]]:
-        """Take the held events whose time has come (under the lock); note when the next one is due."""
-        due = [event for when, event in self._held.values() if when <= now]
-        for event in due:
-            del self._held[event["uuid"]]
-        self._holding_until = min((when for when, _ in self._held.values()), default=None)
-        return due
 
     def _start_sending(self) -> None:
         """The pub/sub layer's pipelines are sent from the sender thread; any other layer is sent to
@@ -149,15 +102,11 @@ class Publisher:
             self._on_loop(self._drain(layer))
             return
         with self._state:
-            self._ensure_thread()
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="user-tasks-publisher", daemon=True)
+                self._thread.start()
             self._handed_to_thread = True
             self._wake.notify()
-
-    def _ensure_thread(self) -> None:
-        """The sender thread (under the lock): it sends to the pub/sub layer and times held events."""
-        if self._thread is None or not self._thread.is_alive():
-            self._thread = threading.Thread(target=self._run, name="user-tasks-publisher", daemon=True)
-            self._thread.start()
 
     def _next_batch(self) -> list[dict[str, Any]] | None:
         """What waits, newest per status; None (and the sending over) when nothing does."""
@@ -180,23 +129,14 @@ class Publisher:
             return False
 
     def _run(self) -> None:
-        """The sender thread: sends held events when they are due, and each time sending is handed to
-        it sends round after round until nothing waits or Redis fails."""
+        """The sender thread: each time sending is handed to it, send round after round until
+        nothing waits or Redis fails."""
         while True:
             with self._state:
-                while True:
-                    start = self._queue(self._release_due(time.monotonic()))
-                    if start or self._handed_to_thread:
-                        break
-                    until = self._holding_until
-                    self._wake.wait(None if until is None else max(until - time.monotonic(), HOLD_TICK))
-            if start:
-                self._start_or_fail()  # as any publish: to a loop, or handed back to this thread
-            with self._state:
-                handed, self._handed_to_thread = self._handed_to_thread, False
+                while not self._handed_to_thread:
+                    self._wake.wait()
+                self._handed_to_thread = False
                 pipeline = self._pipeline
-            if not handed:
-                continue
             while (batch := self._next_batch()) is not None:
                 error = None
                 try:
@@ -253,8 +193,7 @@ class Publisher:
 
     def _done(self) -> None:
         self._sending = False
-        if not self._held:
-            self._idle.set()
+        self._idle.set()
 
     def _failed(self, exc: BaseException) -> None:
         now = time.monotonic()
@@ -283,12 +222,10 @@ class Publisher:
         return self._idle.wait(conf.publish_timeout() * 2 if timeout is None else timeout)
 
     def flush(self, timeout: float | None = None) -> bool:
-        """Send what is queued, held or kept back by an outage now, and wait for it (worker shutdown, tests)."""
+        """Send what is queued or kept back by an outage now, and wait for it (worker shutdown, tests)."""
         with self._state:
             self._retry_at = 0.0
-            start = self._queue(self._release_due(float("inf")))
-        if start:
-            self._start_or_fail()
+        self.publish([])
         return self.wait(timeout)
 
 
@@ -297,6 +234,5 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=publisher._reset)
 
 
-def publish_events(events: Iterable[dict[str, Any]], *, start: bool = False) -> None:
-    """Publish ``events``; a task's ``start`` events wait ``USER_TASKS_START_EVENT_DELAY`` first."""
-    publisher.publish(events, hold=conf.start_event_delay() if start else 0.0)
+def publish_events(events: Iterable[dict[str, Any]]) -> None:
+    publisher.publish(events)

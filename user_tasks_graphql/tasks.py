@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from celery import Task, shared_task
 
-from . import maintenance
+from . import conf, maintenance
 from .canvas import plan_apply, resolve_user_id, users_checked, validate_plan
 from .exceptions import TaskCanceledException
+from .progress import flusher
 from .states import UserTaskState
 
 if TYPE_CHECKING:
@@ -61,19 +62,33 @@ class UserTaskMixin:
         return cached
 
     def _start_status(self) -> UserTaskStatus:
-        """Mark this execution's status In Progress and keep it: the worker's first write.
+        """Start this execution's status and keep it: the worker's first step of every task.
 
-        One statement that also reads the row where the database allows; otherwise (and for a
-        row that is missing or already finished) the row is found, or created, and then started.
+        In a worker, a waiting row (Pending, Retrying) is only read (SQL built once, where the
+        database allows) and its start deferred by ``USER_TASKS_START_DELAY``: a short task then
+        makes one write in all, its result. Otherwise the start is written at once, in one
+        statement that also reads the row where the database allows; a missing row is created
+        (eager mode), a canceled one stays canceled (``__call__`` then skips the body).
         """
         from .models import UserTaskStatus
 
-        started = UserTaskStatus.start_task(self.request.id)
-        if started is not None:
-            setattr(self.request, _CACHED_STATUS, started)
-            return started
-        status = self.status
-        with contextlib.suppress(TaskCanceledException):  # __call__ skips the body of a canceled task
+        request = self.request
+        delay = conf.start_delay()
+        if delay > 0 and flusher.enabled and not request.is_eager:
+            found = UserTaskStatus.find_task(request.id)
+            if found is not None:
+                setattr(request, _CACHED_STATUS, found)
+            status = self.status
+            if status.state in (UserTaskState.PENDING, UserTaskState.RETRYING):
+                status.defer_start(delay)
+                return status
+        else:
+            started = UserTaskStatus.start_task(request.id)
+            if started is not None:
+                setattr(request, _CACHED_STATUS, started)
+                return started
+            status = self.status
+        with contextlib.suppress(TaskCanceledException):
             status.start()
         return status
 

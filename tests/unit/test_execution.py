@@ -280,34 +280,14 @@ class TestLostConnection:
 class TestFinalWrite:
     def test_waiting_steps_go_out_with_the_success(self, user: Any, eager: None, monkeypatch: pytest.MonkeyPatch):
         """A short task's counted steps are written with its final state: one write, one event."""
-        published: list[tuple[str, int, bool]] = []
+        published: list[tuple[str, int]] = []
 
-        def record(events: Any, start: bool = False) -> None:
-            published.extend((event["state"], event["completed_steps"], start) for event in events)
+        def record(events: Any) -> None:
+            published.extend((event["state"], event["completed_steps"]) for event in events)
 
         monkeypatch.setattr("user_tasks_graphql.lifecycle.publish_events", record)
         tasks.counting_task.delay(user.id, "Argument", total_steps=5)
-        assert published == [("Pending", 0, False), ("In Progress", 0, True), ("Succeeded", 5, False)]
-
-    def test_a_short_task_sends_its_creation_and_its_result(
-        self, user: Any, eager: None, monkeypatch: pytest.MonkeyPatch
-    ):
-        """Its start event waits ``USER_TASKS_START_EVENT_DELAY`` and is replaced by the result:
-        clients are not sent an In Progress they would see for a few milliseconds."""
-        from user_tasks_graphql import publish
-
-        sent: list[tuple[str, str, int]] = []
-
-        class RecordingLayer:
-            async def group_send(self, group: str, message: dict[str, Any]) -> None:
-                if group.startswith("user_tasks.status."):
-                    sent.append((message["uuid"], message["state"], message["completed_steps"]))
-
-        monkeypatch.setattr(publish, "get_channel_layer", RecordingLayer)
-        result = tasks.counting_task.delay(user.id, "Argument", total_steps=5)
-        assert publish.publisher.wait(5)
-        mine = str(UserTaskStatus.objects.get(task_id=result.id).uuid)
-        assert [(state, steps) for key, state, steps in sent if key == mine] == [("Pending", 0), ("Succeeded", 5)]
+        assert published == [("Pending", 0), ("In Progress", 0), ("Succeeded", 5)]
 
     def test_steps_counted_after_a_cancel_are_kept(self, user: Any, eager: None):
         result = tasks.quietly_canceled_task.delay(user.id, "Argument", total_steps=5)

@@ -2,6 +2,7 @@
 database allows (PostgreSQL outside a transaction), the ORM's lookup and ``start`` elsewhere.
 Both ways must leave the same row, publish the same event and return the same status."""
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,7 +13,9 @@ from django.test.utils import CaptureQueriesContext
 from tests.testapp import tasks
 from user_tasks_graphql import signals
 from user_tasks_graphql.events import load_events
+from user_tasks_graphql.exceptions import TaskCanceledException
 from user_tasks_graphql.models import UserTaskStatus
+from user_tasks_graphql.progress import flusher
 
 from .factories import make_container, make_status, reload
 
@@ -114,3 +117,88 @@ def test_a_worker_starts_a_task_in_one_statement(user: Any, running: Any, publis
     statements = [query["sql"].split()[0] for query in captured.captured_queries]
     assert statements == (["UPDATE"] if ONE_STATEMENT else ["SELECT", "UPDATE", "SELECT"])
     assert task.status.state == "In Progress"
+
+
+class TestDeferredStart:
+    """In a worker a waiting row's start is written after ``USER_TASKS_START_DELAY``, or with the
+    task's first other change; a task that ends sooner makes one write, its result."""
+
+    DELAY = 0.2
+
+    @pytest.fixture(autouse=True)
+    def deferring(self, settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        settings.USER_TASKS_START_DELAY = self.DELAY
+        monkeypatch.setattr(flusher, "enabled", True)
+
+    def test_a_short_task_writes_only_its_result(self, user: Any, running: Any, published: list[dict[str, Any]]):
+        status = make_status(user, state="Pending")
+        published.clear()
+        with CaptureQueriesContext(connection) as captured:
+            started = running(status)._start_status()
+        assert [query["sql"].split()[0] for query in captured.captured_queries] == ["SELECT"], "read, not written"
+        assert (started.state, reload(status).state) == ("In Progress", "Pending"), "running, as the task sees it"
+        started.succeed()
+        time.sleep(self.DELAY * 2)
+        row = reload(status)
+        assert (row.state, row.attempts, row.seq) == ("Succeeded", 1, 1), "one write in all"
+        assert [event["state"] for event in published] == ["Succeeded"]
+
+    def test_a_longer_task_is_started_after_the_delay(self, user: Any, running: Any, published: list[dict[str, Any]]):
+        status = make_status(user, state="Retrying", state_text="before the retry", attempts=2)
+        published.clear()
+        began = time.monotonic()
+        running(status)._start_status()
+        while not published:
+            assert time.monotonic() - began < 5, "the flusher thread wrote and published the start"
+            time.sleep(0.01)
+        assert time.monotonic() - began >= self.DELAY
+        row = reload(status)
+        assert (row.state, row.state_text, row.attempts) == ("In Progress", "", 2)
+        assert [event["state"] for event in published] == ["In Progress"]
+
+    def test_another_change_writes_the_start_first(self, user: Any, running: Any, published: list[dict[str, Any]]):
+        parent = make_container(user)
+        status = make_status(user, parent=parent, state="Pending")
+        published.clear()
+        running(status)._start_status().set_state("Exporting")
+        row = reload(status)
+        assert (row.state, row.state_text, row.attempts) == ("In Progress", "Exporting", 1)
+        assert reload(parent).state == "In Progress", "waiting ancestors start with it"
+        mine = [event["state_text"] for event in published if event["id"] == status.pk]
+        assert mine == ["", "Exporting"]
+
+    @pytest.mark.parametrize(("change", "state", "attempts"), [("retry", "Retrying", 2), ("fail", "Failed", 1)])
+    def test_a_retry_or_failure_is_its_only_write(
+        self, user: Any, running: Any, published: list[dict[str, Any]], change: str, state: str, attempts: int
+    ):
+        status = make_status(user, state="Pending")
+        published.clear()
+        started = running(status)._start_status()
+        getattr(started, change)(*(["boom"] if change == "fail" else []))
+        time.sleep(self.DELAY * 2)
+        row = reload(status)
+        assert (row.state, row.attempts) == (state, attempts)
+        assert "In Progress" not in [event["state"] for event in published], "no start written"
+
+    def test_canceled_before_the_start_is_written(
+        self, user: Any, running: Any, published: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+    ):
+        monkeypatch.setattr("user_tasks_graphql.lifecycle.revoke_task", lambda task_id: None)
+        status = make_status(user, state="Pending")
+        started = running(status)._start_status()
+        UserTaskStatus.objects.get(pk=status.pk).cancel()
+        time.sleep(self.DELAY * 2)
+        assert reload(status).state == "Canceled"
+        with pytest.raises(TaskCanceledException):
+            started.increment_completed_steps()
+
+    def test_a_redelivered_running_task_starts_at_once(self, user: Any, running: Any, published: list[dict[str, Any]]):
+        status = make_status(user, state="In Progress")
+        running(status)._start_status()
+        assert reload(status).attempts == 2, "its message came again after its worker was lost"
+
+    def test_no_delay_writes_the_start_at_once(self, user: Any, running: Any, settings: Any):
+        settings.USER_TASKS_START_DELAY = 0
+        status = make_status(user, state="Pending")
+        running(status)._start_status()
+        assert reload(status).state == "In Progress"
