@@ -35,6 +35,7 @@ MAX_REMEMBERED_STATUSES = 10_000
 RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0)  # between attempts to re-join after an outage
 READ_RETRY_DELAYS = (0.1, 0.2, 0.5, 1.0)  # a reader that sleeps long would miss the recovery probe
 CATCH_UP_MARGIN = 30.0  # seconds before the last good probe: a write may be published late
+READ_BATCH = 256  # messages read back to back before the reader lets the loop (and delivery) run
 PROBE_TYPE = "user_tasks.probe"
 
 
@@ -53,6 +54,8 @@ class EventHub:
         self._joined: set[str] = set()
         self._group_locks: dict[str, asyncio.Lock] = {}
         self._delivered: OrderedDict[str, int] = OrderedDict()  # uuid -> newest seq handed out
+        self._pending: dict[str, dict[str, Any]] = {}  # uuid -> newest event read, not yet handed out
+        self._delivery_scheduled = False
         self._reader: asyncio.Task[None] | None = None
         self._watchdog: asyncio.Task[None] | None = None
         self._recovery: asyncio.Task[None] | None = None
@@ -142,11 +145,15 @@ class EventHub:
         self._channel = None
         self._joined.clear()
         self._delivered.clear()
+        self._pending.clear()
         self._down_since = None
 
     async def _read(self) -> None:
-        failures = 0
+        failures = read = 0
         while True:
+            read += 1
+            if read % READ_BATCH == 0:  # a backlog is read without suspending: let the loop breathe
+                await asyncio.sleep(0)
             try:
                 message = await self._layer.receive(await self._own_channel())
             except asyncio.CancelledError:
@@ -161,7 +168,27 @@ class EventHub:
                 if message.get("nonce") == self._probe_nonce:
                     self._probe_answered.set()
             else:
-                self.deliver(message)
+                self._keep_for_delivery(message)
+
+    def _keep_for_delivery(self, event: dict[str, Any]) -> None:
+        """Hand out what was read once the reader waits: a backlog read in one go (the server was
+        busy, or a task published faster than it delivers) goes out as the newest state per status,
+        so listeners cost one offer per status, not one per event."""
+        key, seq = event.get("uuid"), event.get("seq")
+        if not isinstance(key, str) or not isinstance(seq, int):
+            return
+        known = self._pending.get(key)
+        if known is None or seq > known["seq"]:
+            self._pending[key] = event
+        if not self._delivery_scheduled:
+            self._delivery_scheduled = True
+            asyncio.get_running_loop().call_soon(self._deliver_pending)
+
+    def _deliver_pending(self) -> None:
+        self._delivery_scheduled = False
+        pending, self._pending = self._pending, {}
+        for event in pending.values():
+            self.deliver(event)
 
     def deliver(self, event: dict[str, Any]) -> None:
         """Hand ``event`` to each local listener of its groups, once however many groups brought it."""

@@ -40,6 +40,28 @@ async def wait_until(predicate: Any, timeout: float = 3.0) -> None:
         await asyncio.sleep(0.01)
 
 
+async def test_a_backlog_is_handed_out_as_the_newest_state_per_status():
+    """Events that queued up while the server was busy cost each listener one offer per status."""
+    layer = InMemoryChannelLayer(capacity=10_000)
+    central = EventHub(layer)
+    inboxes = [Inbox() for _ in range(20)]
+    other = "00000000-0000-0000-0000-000000000002"
+    groups = [status_group(event(0)["uuid"]), status_group(other)]
+    async with contextlib.AsyncExitStack() as stack:
+        for inbox in inboxes:
+            await stack.enter_async_context(central.listen(groups, inbox))
+        channel = await central._own_channel()
+        for seq in range(1, 1001):  # sending never suspends: all queued before the hub's reader runs
+            await layer.send(channel, event(seq))
+        await layer.send(channel, event(5, key=other))
+        await wait_until(lambda: all(inbox.events and inbox.events[-1]["seq"] == 5 for inbox in inboxes))
+        for inbox in inboxes:
+            mine = [e["seq"] for e in inbox.events if e["uuid"] != other]
+            assert mine[-1] == 1000, "the newest state arrives"
+            assert mine == sorted(mine)
+            assert len(mine) <= 1000 // 256 + 2, "one offer per batch read, not one per event"
+
+
 async def test_one_membership_per_group_and_each_event_handed_out_once():
     layer = InMemoryChannelLayer()
     central = EventHub(layer)
