@@ -66,9 +66,10 @@ def _close_old_connections() -> None:
     """Apply the connection settings once per task, as Django does per request: a connection past
     ``CONN_MAX_AGE`` or known broken is closed; never inside a transaction (eager tasks).
 
-    ``CONN_HEALTH_CHECKS`` would add a ``SELECT 1`` before the task's first query. The start's
-    write is that query and does the check's job itself (``_reconnecting``: a broken connection is
-    replaced and the write made again), so the status connection is marked checked.
+    ``CONN_HEALTH_CHECKS`` would add a ``SELECT 1`` before the task's first query. The start's own
+    statement (reading the row, or writing the start) is that query and does the check's job
+    (``_reconnecting``: a broken connection is replaced and the statement run again), so the
+    status connection is marked checked.
     """
     try:
         connection = _status_connection()
