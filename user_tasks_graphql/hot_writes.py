@@ -27,11 +27,17 @@ if TYPE_CHECKING:
 _ACTIVE = tuple(sorted(ACTIVE_STATES))
 
 
-def _usable_connection(model: type[UserTaskStatus]) -> BaseDatabaseWrapper | None:
-    connection = connections[router.db_for_write(model)]
+def returning_connection(alias: str) -> BaseDatabaseWrapper | None:
+    """The connection of ``alias`` if an UPDATE may return its rows as events there: PostgreSQL,
+    outside a transaction (whose events wait for the commit)."""
+    connection = connections[alias]
     if connection.vendor != "postgresql" or connection.in_atomic_block:
         return None
     return connection
+
+
+def _usable_connection(model: type[UserTaskStatus]) -> BaseDatabaseWrapper | None:
+    return returning_connection(router.db_for_write(model))
 
 
 @functools.cache
@@ -45,37 +51,39 @@ def _quoted_columns(model: type[UserTaskStatus], alias: str) -> dict[str, str]:
     return {field.attname: quote(str(field.column)) for field in model._meta.concrete_fields}
 
 
-@functools.cache
-def _start_sql(model: type[UserTaskStatus], alias: str) -> str:
-    """In Progress for the active row of a task id (a second start counts another attempt, as
-    ``StatusLifecycle.start`` does), returning every column and the parent's uuid."""
+def _active_update_sql(
+    model: type[UserTaskStatus], alias: str, changes: str, key: str, returned: tuple[str, ...]
+) -> str:
+    """An UPDATE of the active row whose ``key`` column matches: ``changes`` (SQL, by quoted column
+    name), ``modified`` and ``seq`` bumped as ``lifecycle.write`` does, returning the ``returned``
+    columns and the parent's uuid."""
     quote = connections[alias].ops.quote_name
     column = _quoted_columns(model, alias)
     active = ", ".join(["%s"] * len(_ACTIVE))
     return (
-        f"UPDATE {quote(model._meta.db_table)} SET {column['state']} = %s, {column['state_text']} = %s, "
-        f"{column['attempts']} = CASE WHEN ({column['state']} = %s AND NOT {column['is_container']}) "
-        f"THEN {column['attempts']} + 1 ELSE {column['attempts']} END, "
+        f"UPDATE {quote(model._meta.db_table)} SET {changes.format(**column)}, "
         f"{column['modified']} = %s, {column['seq']} = {column['seq']} + 1 "
-        f"WHERE {column['task_id']} = %s AND {column['state']} IN ({active})"
-        f"{returning_clause(quote, _columns(model))}"
+        f"WHERE {column[key]} = %s AND {column['state']} IN ({active})"
+        f"{returning_clause(quote, returned)}"
     )
+
+
+@functools.cache
+def _start_sql(model: type[UserTaskStatus], alias: str) -> str:
+    """In Progress for the active row of a task id (a second start counts another attempt, as
+    ``StatusLifecycle.start`` does), returning every column and the parent's uuid."""
+    changes = (
+        "{state} = %s, {state_text} = %s, "
+        "{attempts} = CASE WHEN ({state} = %s AND NOT {is_container}) THEN {attempts} + 1 ELSE {attempts} END"
+    )
+    return _active_update_sql(model, alias, changes, "task_id", _columns(model))
 
 
 @functools.cache
 def _finish_sql(model: type[UserTaskStatus], alias: str, with_steps: bool) -> str:
     """A final state for an active row by pk; ``with_steps`` also adds steps, filling up to the total."""
-    quote = connections[alias].ops.quote_name
-    column = _quoted_columns(model, alias)
-    steps = column["completed_steps"]
-    fill = f"{steps} = GREATEST({steps} + %s, {column['total_steps']}), " if with_steps else ""
-    active = ", ".join(["%s"] * len(_ACTIVE))
-    return (
-        f"UPDATE {quote(model._meta.db_table)} SET {column['state']} = %s, {fill}"
-        f"{column['modified']} = %s, {column['seq']} = {column['seq']} + 1 "
-        f"WHERE {column['id']} = %s AND {column['state']} IN ({active})"
-        f"{returning_clause(quote)}"
-    )
+    fill = ", {completed_steps} = GREATEST({completed_steps} + %s, {total_steps})" if with_steps else ""
+    return _active_update_sql(model, alias, "{state} = %s" + fill, "id", FIELDS)
 
 
 @functools.cache

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Self, cast
 
 from django.core.exceptions import EmptyResultSet
-from django.db import connections, transaction
+from django.db import transaction
 from django.db.models import Case, F, PositiveIntegerField, Value, When
 from django.db.models.functions import Greatest
 from django.db.models.sql import UpdateQuery
@@ -50,8 +50,8 @@ def write_returning(queryset: QuerySet[Any], **changes: Any) -> list[dict[str, A
     None where that is not done (not PostgreSQL, or inside a transaction, whose events wait for
     the commit): the caller writes and reads as before.
     """
-    connection = connections[queryset.db]
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
+    connection = hot_writes.returning_connection(queryset.db)
+    if connection is None:
         return None
     query = cast(UpdateQuery, queryset.query.chain(UpdateQuery))
     query.add_update_values({**changes, "modified": timezone.now(), "seq": F("seq") + 1})
@@ -161,8 +161,9 @@ class StatusLifecycle:
         model = type(self)
         returned = hot_writes.finish(model, pk, state, add_steps)  # type: ignore[arg-type]
         if returned is None:
-            fill = Greatest(F("completed_steps") + add_steps, F("total_steps"))
-            changes = {} if add_steps is None else {"completed_steps": fill}
+            changes = {}
+            if add_steps is not None:
+                changes["completed_steps"] = Greatest(F("completed_steps") + add_steps, F("total_steps"))
             finished, events = self._write(self._rows().filter(pk=pk, state__in=ACTIVE_STATES), state=state, **changes)
         else:
             finished, events = len(returned), returned

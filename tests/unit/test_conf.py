@@ -58,3 +58,16 @@ def test_system_check_warns_without_the_owner_backend(settings: Any):
     settings.AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
     [warning] = owner_backend_configured()
     assert warning.id == "user_tasks_graphql.W001"
+
+
+@pytest.mark.parametrize(("value", "seconds"), [(0, 0.0), (0.25, 0.25), (timedelta(milliseconds=50), 0.05)])
+def test_the_start_delay_may_be_zero(settings: Any, value: Any, seconds: float):
+    settings.USER_TASKS_START_DELAY = value
+    assert conf.start_delay() == seconds
+
+
+@pytest.mark.parametrize("value", [-1, "soon"])
+def test_a_bad_start_delay_is_refused(settings: Any, value: Any):
+    settings.USER_TASKS_START_DELAY = value
+    with pytest.raises(ImproperlyConfigured, match="USER_TASKS_START_DELAY"):
+        conf.start_delay()
