@@ -55,3 +55,25 @@ async def test_every_group_receives_each_event_in_order(services: dict[str, str]
     assert other not in {m["uuid"] for m in by_group[status_group(mine)] + by_group[user_group(7)]}
     for group in listeners:
         assert group in groups_for(sent[0])
+
+
+async def test_a_connection_redis_dropped_while_idle_is_replaced_and_the_event_delivered(services: dict[str, str]):
+    """Redis closes the sender's idle connection (a restart, ``timeout``, a proxy): the next send
+    goes out on a new connection instead of failing (which would hold events back until the retry)."""
+    import redis
+
+    layer = get_channel_layer()
+    pipeline = PubSubPipeline.for_layer(layer, 1.0)
+    assert pipeline is not None
+    mine = str(uuid.uuid4())
+    listener = await layer.new_channel()
+    await layer.group_add(status_group(mine), listener)
+    await asyncio.to_thread(pipeline.send, [event(mine, 1)])
+    assert (await asyncio.wait_for(layer.receive(listener), 2))["seq"] == 1
+    connection = pipeline._connection(0)
+    admin = redis.Redis(host=connection.host, port=connection.port, db=connection.db)
+    host, port = connection._sock.getsockname()[:2]
+    assert admin.client_kill_filter(addr=f"{host}:{port}") == 1
+    await asyncio.to_thread(pipeline.send, [event(mine, 2)])
+    assert (await asyncio.wait_for(layer.receive(listener), 2))["seq"] == 2
+    pipeline.close()

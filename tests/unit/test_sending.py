@@ -29,7 +29,7 @@ def test_groups_go_to_the_shard_and_channel_the_layer_uses():
         group = status_group(uuid.UUID(int=n))
         channel, shard = pipeline.route(group)
         assert channel == f"shards__group__{group}"
-        assert pipeline._clients[shard].connection_pool.connection_kwargs["port"] == 6390 + shard
+        assert pipeline._pools[shard].connection_kwargs["port"] == 6390 + shard
         used.add(shard)
     assert used == {0, 1, 2}, "groups are spread over every shard"
 
@@ -64,3 +64,64 @@ def test_a_pool_error_surfaces_as_a_redis_error():
     event = {"uuid": str(uuid.uuid4()), "user_id": 1, "seq": 1}
     with pytest.raises(redis.ConnectionError):
         pipeline.send([event])
+
+
+class FakeConnection:
+    """Stands for a redis-py connection: each send takes the next outcome (None or an error)."""
+
+    def __init__(self, outcomes: list[BaseException | None]) -> None:
+        self.outcomes = outcomes
+        self.sent: list[list[tuple[str, str, bytes]]] = []
+        self.disconnects = 0
+
+    def pack_commands(self, commands):
+        return list(commands)
+
+    def send_packed_command(self, commands, check_health=True):
+        outcome = self.outcomes.pop(0)
+        if outcome is not None:
+            raise outcome
+        self.sent.append(commands)
+
+    def read_response(self):
+        return 1
+
+    def disconnect(self):
+        self.disconnects += 1
+
+
+def fake_pipeline(outcomes: list[BaseException | None]) -> tuple[PubSubPipeline, FakeConnection]:
+    pipeline = PubSubPipeline(RedisPubSubChannelLayer(hosts=["redis://127.0.0.1:6399/0"], prefix="p"), 1.0)
+    connection = FakeConnection(outcomes)
+    pipeline._connections[0] = connection  # type: ignore[assignment]
+    return pipeline, connection
+
+
+def test_one_send_is_one_write_of_every_publish():
+    pipeline, connection = fake_pipeline([None])
+    events = [{"uuid": str(uuid.uuid4()), "user_id": 1, "seq": n} for n in range(3)]
+    pipeline.send(events)
+    (written,) = connection.sent
+    assert [command[0] for command in written] == ["PUBLISH"] * 9, "three events, three groups each"
+    assert connection.disconnects == 0
+
+
+def test_a_reset_connection_is_replaced_once():
+    pipeline, connection = fake_pipeline([redis.ConnectionError("reset"), None])
+    pipeline.send([{"uuid": str(uuid.uuid4()), "user_id": 1, "seq": 1}])
+    assert len(connection.sent) == 1
+    assert connection.disconnects == 1
+
+
+@pytest.mark.parametrize(
+    "outcomes",
+    [[redis.ConnectionError("reset"), redis.ConnectionError("still down")], [redis.TimeoutError("slow")]],
+    ids=["second reset", "timeout"],
+)
+def test_a_second_reset_or_a_timeout_is_raised_and_the_connection_closed(outcomes):
+    attempts = len(outcomes)
+    pipeline, connection = fake_pipeline(outcomes)
+    with pytest.raises(redis.RedisError):
+        pipeline.send([{"uuid": str(uuid.uuid4()), "user_id": 1, "seq": 1}])
+    assert connection.sent == []
+    assert connection.disconnects == attempts
