@@ -22,3 +22,5 @@ CELERY_BROKER_URL = os.environ.get("TEST_CELERY_BROKER_URL", BENCH_CELERY_URL)
 CELERY_RESULT_BACKEND = os.environ.get("TEST_CELERY_RESULT_BACKEND", BENCH_CELERY_URL)
 # django-user-tasks' object permissions (its detail endpoint) come from django-rules.
 AUTHENTICATION_BACKENDS = [*AUTHENTICATION_BACKENDS, "rules.permissions.ObjectPermissionBackend"]  # noqa: F405
+# the throughput workload runs a second worker with the status writes' commits asynchronous
+USER_TASKS_SYNCHRONOUS_COMMIT = os.environ.get("BENCH_SYNCHRONOUS_COMMIT", "on") != "off"

@@ -20,6 +20,7 @@ DEFAULTS: dict[str, Any] = {
     "USER_TASKS_PROGRESS_INTERVAL": 0.2,
     "USER_TASKS_PUBLISH_TIMEOUT": 1.0,
     "USER_TASKS_START_DELAY": 0.1,
+    "USER_TASKS_SYNCHRONOUS_COMMIT": True,
     "USER_TASKS_PUBLISH_RETRY_AFTER": 2.0,
     "USER_TASKS_LIVE_CHECK_INTERVAL": 1.0,
     "USER_TASKS_GROUP_REFRESH_INTERVAL": 3600.0,
@@ -75,6 +76,16 @@ def start_delay() -> float:
     sooner goes from Pending to its result in one write, and clients get no state they would see
     for a few milliseconds; any other change of the task writes the start first."""
     return _seconds("USER_TASKS_START_DELAY", allow_zero=True)
+
+
+def synchronous_commit() -> bool:
+    """False: status writes made outside a transaction on PostgreSQL (the worker's) return before
+    their WAL reaches disk. A worker crash loses nothing; a database crash can lose the last
+    fraction of a second of them."""
+    value = getattr(settings, "USER_TASKS_SYNCHRONOUS_COMMIT", DEFAULTS["USER_TASKS_SYNCHRONOUS_COMMIT"])
+    if not isinstance(value, bool):
+        raise ImproperlyConfigured(f"USER_TASKS_SYNCHRONOUS_COMMIT must be True or False, not {value!r}")
+    return value
 
 
 def publish_timeout() -> float:

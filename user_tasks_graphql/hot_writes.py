@@ -18,6 +18,7 @@ from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
+from . import conf
 from .events import FIELDS, event_from_values, events_from_rows, returning_clause
 from .states import ACTIVE_STATES, UserTaskState
 
@@ -34,6 +35,37 @@ def returning_connection(alias: str) -> BaseDatabaseWrapper | None:
     if connection.vendor != "postgresql" or connection.in_atomic_block:
         return None
     return connection
+
+
+ASYNC_COMMIT = "SET LOCAL synchronous_commit TO OFF; "
+
+
+def returning_rows(connection: BaseDatabaseWrapper, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    """Run a write that returns rows, and fetch them.
+
+    With ``USER_TASKS_SYNCHRONOUS_COMMIT = False`` its commit does not wait for PostgreSQL to flush
+    the WAL to disk: the setting and the write go in one query string, which PostgreSQL runs as one
+    transaction, so the setting ends with it and the connection's other work keeps its own. Only
+    with client-side binding (Django's default; a server-side binding cursor takes one statement
+    per query) and in autocommit mode.
+    """
+    with connection.cursor() as cursor:
+        if _commits_asynchronously(connection, cursor):
+            cursor.execute(ASYNC_COMMIT + sql, params)
+            cursor.nextset()
+        else:
+            cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _commits_asynchronously(connection: BaseDatabaseWrapper, cursor: Any) -> bool:
+    if conf.synchronous_commit() or not connection.get_autocommit():
+        return False
+    try:
+        import psycopg
+    except ImportError:  # psycopg2
+        return False
+    return isinstance(cursor.cursor, psycopg.ClientCursor)
 
 
 def _usable_connection(model: type[UserTaskStatus]) -> BaseDatabaseWrapper | None:
@@ -119,11 +151,10 @@ def start_by_task_id(model: type[UserTaskStatus], task_id: str) -> tuple[UserTas
     if connection is None:
         return None
     params: list[Any] = [UserTaskState.IN_PROGRESS, "", UserTaskState.IN_PROGRESS, timezone.now(), task_id, *_ACTIVE]
-    with connection.cursor() as cursor:
-        cursor.execute(_start_sql(model, connection.alias), params)
-        row = cursor.fetchone()
-    if row is None:
+    rows = returning_rows(connection, _start_sql(model, connection.alias), params)
+    if not rows:
         return None
+    row = rows[0]
     columns = _columns(model)
     status = model.from_db(connection.alias, list(columns), row[: len(columns)])
     values = dict(zip(columns, row, strict=False))
@@ -141,7 +172,6 @@ def finish(model: type[UserTaskStatus], pk: int, state: str, add_steps: int | No
         return None
     steps = () if add_steps is None else (add_steps,)
     params: list[Any] = [state, *steps, timezone.now(), pk, *_ACTIVE]
-    with connection.cursor() as cursor:
-        cursor.execute(_finish_sql(model, connection.alias, add_steps is not None), params)
-        row = cursor.fetchone()
-    return events_from_rows([row] if row is not None else [])
+    return events_from_rows(
+        returning_rows(connection, _finish_sql(model, connection.alias, add_steps is not None), params)
+    )

@@ -60,9 +60,9 @@ def write_returning(queryset: QuerySet[Any], **changes: Any) -> list[dict[str, A
         sql, params = query.get_compiler(queryset.db).as_sql()
     except EmptyResultSet:
         return []
-    with connection.cursor() as cursor:
-        cursor.execute(sql + returning_clause(connection.ops.quote_name), params)
-        return events_from_rows(cursor.fetchall())
+    return events_from_rows(
+        hot_writes.returning_rows(connection, sql + returning_clause(connection.ops.quote_name), list(params))
+    )
 
 
 def announce(pks: Iterable[int]) -> None:

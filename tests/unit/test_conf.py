@@ -71,3 +71,16 @@ def test_a_bad_start_delay_is_refused(settings: Any, value: Any):
     settings.USER_TASKS_START_DELAY = value
     with pytest.raises(ImproperlyConfigured, match="USER_TASKS_START_DELAY"):
         conf.start_delay()
+
+
+def test_status_writes_commit_synchronously_unless_told_otherwise(settings: Any):
+    assert conf.synchronous_commit() is True
+    settings.USER_TASKS_SYNCHRONOUS_COMMIT = False
+    assert conf.synchronous_commit() is False
+
+
+@pytest.mark.parametrize("value", ["off", 0, None])
+def test_a_synchronous_commit_that_is_not_a_boolean_is_refused(settings: Any, value: Any):
+    settings.USER_TASKS_SYNCHRONOUS_COMMIT = value
+    with pytest.raises(ImproperlyConfigured, match="USER_TASKS_SYNCHRONOUS_COMMIT"):
+        conf.synchronous_commit()
