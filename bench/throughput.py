@@ -33,6 +33,7 @@ VARIANTS = (
     ("bench.tasks.anchor_calls", "django-user-tasks `UserTask`, `self.status.increment_completed_steps()`"),
 )
 WARMUP_PER_VARIANT = 10
+ROUNDS = 4  # each variant's tasks run in this many batches, the variants taking turns (quick: 2)
 
 
 @dataclass
@@ -44,6 +45,8 @@ class Cell:
     failed: int
     enqueue_seconds: float
     worker_cpu_seconds: float = float("nan")  # the worker's processes, while it consumed the batch
+    round: int = 0
+    median_rate: float = float("nan")  # of a merged cell: the median of its rounds' rates
 
     @property
     def rate(self) -> float:
@@ -166,22 +169,40 @@ def _forget_queue(client: Any, queue: str) -> None:
     client.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
 
 
+def _ratios(cells: list[Cell], name: str, calls: int) -> list[float]:
+    """Per round: the rate of ``name`` divided by the untracked rate of the same round (the two ran
+    one after the other, so a slower or faster stretch of the machine affects both)."""
+    bare = {cell.round: cell.rate for cell in cells if cell.calls == calls and cell.name == VARIANTS[0][0]}
+    return sorted(cell.rate / bare[cell.round] for cell in cells if cell.calls == calls and cell.name == name)
+
+
+def _merged(cells: list[Cell], name: str, calls: int) -> Cell:
+    """The rounds of one variant as one cell (its rate: the median of the rounds' rates)."""
+    mine = [cell for cell in cells if cell.calls == calls and cell.name == name]
+    merged = Cell(name, calls, sum(cell.count for cell in mine), [span for cell in mine for span in cell.spans],
+                  sum(cell.failed for cell in mine), sum(cell.enqueue_seconds for cell in mine),
+                  sum(cell.worker_cpu_seconds for cell in mine))  # fmt: skip
+    merged.median_rate = statistics.median(cell.rate for cell in mine)
+    return merged
+
+
 def _table(cells: list[Cell]) -> str:
     labels = dict(VARIANTS)
+    rounds = len({cell.round for cell in cells})
     lines = [
-        "| progress calls per task | workload | tasks/s | task p50 ms | task p99 ms | tasks/s ÷ bare | "
-        "worker CPU ms/task | caller's publish, ms/task |",
+        f"| progress calls per task | workload | tasks/s (median of {rounds} rounds) | task p50 ms | task p99 ms | "
+        "tasks/s ÷ bare, median (range) | worker CPU ms/task | caller's publish, ms/task |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for calls in CALLS:
-        row = [cell for cell in cells if cell.calls == calls]
-        if not row:
-            continue
-        bare = row[0]
-        for cell in row:
+        names = list(dict.fromkeys(cell.name for cell in cells if cell.calls == calls))
+        for name in names:
+            cell = _merged(cells, name, calls)
+            ratios = _ratios(cells, name, calls)
             lines.append(
-                f"| {calls} | {labels[cell.name]} | {cell.rate:,.0f} | {cell.percentile(0.5) * 1000:.2f} | "
-                f"{cell.percentile(0.99) * 1000:.2f} | {cell.rate / bare.rate:.2f}x | "
+                f"| {calls} | {labels[name]} | {cell.median_rate:,.0f} | "
+                f"{cell.percentile(0.5) * 1000:.2f} | {cell.percentile(0.99) * 1000:.2f} | "
+                f"{statistics.median(ratios):.2f}x ({ratios[0]:.2f}-{ratios[-1]:.2f}) | "
                 f"{cell.worker_cpu_seconds / cell.count * 1000:.2f} | {cell.enqueue_seconds / cell.count * 1000:.2f} |"
             )
     return "\n".join(lines)
@@ -189,13 +210,16 @@ def _table(cells: list[Cell]) -> str:
 
 def _per_call(cells: list[Cell], name: str) -> float:
     """Worker time one progress call adds to a task: mean duration at 100 calls minus at 0, over 100."""
-    by_calls = {cell.calls: cell for cell in cells if cell.name == name}
-    return (statistics.fmean(by_calls[100].durations) - statistics.fmean(by_calls[0].durations)) / 100
+    at_100, at_0 = _merged(cells, name, 100), _merged(cells, name, 0)
+    return (statistics.fmean(at_100.durations) - statistics.fmean(at_0.durations)) / 100
 
 
-def _consume(plan: list[tuple[str, int]], count: int, user_id: int, folder: Path, **env: str) -> list[Cell]:
-    """Start a worker (with ``env``), warm it up on every kind of task, then run one cell per
-    (task, calls) of ``plan`` through it, in that order."""
+def _consume(
+    plan: list[tuple[str, int]], count: int, rounds: int, user_id: int, folder: Path, **env: str
+) -> list[Cell]:
+    """Start a worker (with ``env``), warm it up on every kind of task, then run the cells of
+    ``plan`` (task, calls) through it: ``rounds`` times over, ``count`` tasks each time, for each
+    number of calls the variants taking turns."""
     import redis
 
     from example_site.celery import app
@@ -211,31 +235,41 @@ def _consume(plan: list[tuple[str, int]], count: int, user_id: int, folder: Path
                 for _ in range(WARMUP_PER_VARIANT):
                     _task(name).apply_async((user_id, 10), queue=warm_queue)
             _wait_for(log, 0, WARMUP_PER_VARIANT * len(names), process, timeout=120)
-            return [_cell(name, calls, count, user_id, node, log, process) for name, calls in plan]
+            cells = []
+            for calls in dict.fromkeys(calls for _, calls in plan):
+                for round_ in range(rounds):
+                    for name in (name for name, planned in plan if planned == calls):
+                        cells.append(_cell(name, calls, count, user_id, node, log, process))
+                        cells[-1].round = round_
+            return cells
     finally:
         _forget_queue(redis.Redis.from_url(app.conf.broker_url), warm_queue)
 
 
 def run(quick: bool = False) -> str:
-    count = 100 if quick else 2_000
+    rounds = 2 if quick else ROUNDS
+    count = (100 if quick else 2_000) // rounds
     from django.contrib.auth import get_user_model
 
     user = get_user_model().objects.create_user(f"throughput-{uuid.uuid4().hex[:6]}")
     bare, ours, theirs = (name for name, _ in VARIANTS)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="bench-throughput-") as folder:
-        cells = _consume([(name, calls) for calls in CALLS for name, _ in VARIANTS], count, user.id, Path(folder))
-        asynchronous = _consume([(bare, 10), (ours, 10)], count, user.id, Path(folder), BENCH_SYNCHRONOUS_COMMIT="off")
+        plan = [(name, calls) for calls in CALLS for name, _ in VARIANTS]
+        cells = _consume(plan, count, rounds, user.id, Path(folder))
+        asynchronous = _consume([(bare, 10), (ours, 10)], count, rounds, user.id, Path(folder),
+                                BENCH_SYNCHRONOUS_COMMIT="off")  # fmt: skip
     elapsed = time.monotonic() - started
     failed = sum(cell.failed for cell in cells + asynchronous)
-    rates = {(cell.name, cell.calls): cell.rate for cell in cells}
-    ours_ratio = rates[ours, 10] / rates[bare, 10]
-    theirs_ratio = rates[theirs, 10] / rates[bare, 10]
-    asynchronous_ratio = asynchronous[1].rate / asynchronous[0].rate
-    versus = ", ".join(f"{rates[ours, calls] / rates[theirs, calls]:.2f}x at {calls}" for calls in CALLS)
+    ours_ratio = statistics.median(_ratios(cells, ours, 10))
+    theirs_ratio = statistics.median(_ratios(cells, theirs, 10))
+    asynchronous_ratio = statistics.median(_ratios(asynchronous, ours, 10))
+    rate = {(name, calls): _merged(cells, name, calls).median_rate for name, calls in plan}
+    versus = ", ".join(f"{rate[ours, calls] / rate[theirs, calls]:.2f}x at {calls}" for calls in CALLS)
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     return "\n".join([
-        f"### Task throughput: {count:,} tasks per cell through one prefork worker (2 children, Redis broker)",
+        f"### Task throughput: {count * rounds:,} tasks per cell in {rounds} rounds through one prefork worker "
+        f"(2 children, Redis broker)",
         "",
         f"{os.cpu_count()} cores (load average {load} at the end), Python {platform.python_version()}; the worker, "
         f"PostgreSQL, Redis and this process share them. Acks late, prefetch multiplier 1, results ignored; "
@@ -243,7 +277,10 @@ def run(quick: bool = False) -> str:
         "",
         _table(cells),
         "",
-        f"tasks/s counts from the first task's start to the last one's finish (task_prerun to task_postrun, "
+        f"Each variant's tasks ran in {rounds} batches of {count:,}, the variants taking turns, so a slower or "
+        f"faster stretch of the shared machine weighs on all of them: tasks/s is the median of a variant's "
+        f"batches, the ratio the median of each batch's rate over the untracked batch just before it. "
+        f"A batch's tasks/s counts from the first task's start to the last one's finish (task_prerun to task_postrun, "
         f"read from the worker; the status writes of each start and success are inside); task p50/p99 is one "
         f"task's prerun-to-postrun time in a child; worker CPU is the worker's processes' (its parent, both "
         f"children, every thread) while it consumed the batch. \"Caller's publish\" is `apply_async` in this "
