@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from celery import current_app
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, router, transaction
 
 from .messages import TaskMessage
 
@@ -237,10 +237,11 @@ def validate_plan(plan: Node) -> set[Any]:
 class _RowBuilder:
     """Creates the rows of one plan; every row of a canvas belongs to its first task's user."""
 
-    def __init__(self, plan: Node) -> None:
+    def __init__(self, plan: Node, fresh: bool = False) -> None:
         from .models import UserTaskStatus
 
         self.model = UserTaskStatus
+        self.fresh = fresh  # a first publish of a standalone task: its row is almost never there
         self.leaves: dict[int, UserLeaf] = {}
         for user_leaf in user_leaves(plan):
             leaf = user_leaf.leaf
@@ -330,17 +331,32 @@ class _RowBuilder:
     def _create_leaf(self, user_leaf: UserLeaf, parent: UserTaskStatus | None) -> int:
         task, arguments = user_leaf.task, user_leaf.arguments
         total = int(task.calculate_total_steps(arguments))
-        _, created = self.model.objects.get_or_create(
-            task_id=user_leaf.leaf.task_id,
-            defaults={
-                "user_id": arguments["user_id"],
-                "parent": parent,
-                "name": task.generate_name(arguments),
-                "task_class": task.name,
-                "total_steps": total,
-            },
-        )
+        fields = {
+            "user_id": arguments["user_id"],
+            "parent": parent,
+            "name": task.generate_name(arguments),
+            "task_class": task.name,
+            "total_steps": total,
+        }
+        if (
+            self.fresh
+            and parent is None
+            and not transaction.get_connection(router.db_for_write(self.model)).in_atomic_block
+        ):
+            return total if self._insert(user_leaf.leaf.task_id, fields) else 0
+        _, created = self.model.objects.get_or_create(task_id=user_leaf.leaf.task_id, defaults=fields)
         return total if created else 0
+
+    def _insert(self, task_id: str, fields: dict[str, Any]) -> bool:
+        """One INSERT (in autocommit: no lookup, no transaction around it); False if the task id has
+        its row already (an id published twice), any other refusal raised."""
+        try:
+            self.model.objects.create(task_id=task_id, **fields)
+        except IntegrityError:
+            if self.model.objects.filter(task_id=task_id).exists():
+                return False
+            raise
+        return True
 
 
 def create_rows(message: TaskMessage) -> None:
@@ -348,8 +364,8 @@ def create_rows(message: TaskMessage) -> None:
     from .models import UserTaskStatus
 
     plan = plan_message(message)
-    if isinstance(plan, Leaf):  # one row: get_or_create alone adds nothing when it exists
-        _RowBuilder(plan).build(plan)
+    if isinstance(plan, Leaf):  # one row, which a retry (same id) finds there
+        _RowBuilder(plan, fresh=message.retries == 0).build(plan)
         return
     if UserTaskStatus.objects.filter(task_id=message.task_id).exists():
         return

@@ -8,6 +8,7 @@ subscribers, and the subscribers who see everything.
 from __future__ import annotations
 
 import datetime
+import enum
 import re
 import uuid
 from collections.abc import Iterable
@@ -47,6 +48,8 @@ _STATUS_PREFIX, _USER_PREFIX = status_group(uuid.UUID(int=0))[:-32], user_group(
 
 
 def _primitive(value: Any) -> Any:
+    if isinstance(value, enum.Enum):  # a state a model instance still holds as its choice
+        return value.value
     if isinstance(value, datetime.datetime):
         return value.isoformat()
     if isinstance(value, uuid.UUID):

@@ -19,6 +19,8 @@ class TaskMessage:
     chain: list[Mapping[str, Any]] = field(default_factory=list)
     """The signatures that run after this task, in order (a chain's remaining steps)."""
     chord_body: Mapping[str, Any] | None = None
+    retries: int = 0
+    """How many times this task id ran before (a retry is published with the same id)."""
 
 
 def parse_message(sender: str, body: Any, headers: Mapping[str, Any] | None) -> TaskMessage:
@@ -37,6 +39,7 @@ def parse_message(sender: str, body: Any, headers: Mapping[str, Any] | None) -> 
             group_id=headers.get("group"),
             chain=chain,
             chord_body=embed.get("chord"),
+            retries=int(headers.get("retries") or 0),
         )
     return TaskMessage(
         task_id=body["id"],
@@ -46,6 +49,7 @@ def parse_message(sender: str, body: Any, headers: Mapping[str, Any] | None) -> 
         group_id=body.get("taskset") or body.get("group"),
         chain=_linked_steps(body.get("callbacks")),
         chord_body=body.get("chord"),
+        retries=int(body.get("retries") or 0),
     )
 
 

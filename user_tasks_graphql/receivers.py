@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from .events import deletion_event
+from .events import FIELDS, deletion_event, event_from_values
 from .lifecycle import announce, write
 from .models import UserTaskArtifact, UserTaskStatus
 from .publish import publish_events
@@ -27,9 +27,15 @@ def artifact_saved(sender: Any, instance: UserTaskArtifact, created: bool, **kwa
 
 @receiver(post_save, sender=UserTaskStatus, dispatch_uid="user_tasks_graphql.status_created")
 def status_created(sender: Any, instance: UserTaskStatus, created: bool, **kwargs: Any) -> None:
-    """A new task is news for its owner's task list."""
-    if created:
+    """A new task is news for its owner's task list: a top-level row's event is the row just
+    written (no read after the commit); a child's names its parent, so it is read."""
+    if not created:
+        return
+    if instance.parent_id is not None:
         announce([instance.pk])
+        return
+    event = event_from_values({**{name: getattr(instance, name) for name in FIELDS}, "parent_uuid": None})
+    transaction.on_commit(lambda: publish_events([event]), robust=True)
 
 
 @receiver(post_delete, sender=UserTaskStatus, dispatch_uid="user_tasks_graphql.status_deleted")

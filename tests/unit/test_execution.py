@@ -285,7 +285,7 @@ class TestFinalWrite:
         def record(events: Any) -> None:
             published.extend((event["state"], event["completed_steps"]) for event in events)
 
-        monkeypatch.setattr("user_tasks_graphql.lifecycle.publish_events", record)
+        monkeypatch.setattr("user_tasks_graphql.publish.publisher.publish", record)
         tasks.counting_task.delay(user.id, "Argument", total_steps=5)
         assert published == [("Pending", 0), ("In Progress", 0), ("Succeeded", 5)]
 
