@@ -85,12 +85,13 @@ $(VENV)/.bench-installed: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	touch $@
 
-## Benchmarks against the alternatives, side by side (PostgreSQL from DATABASE_URL when set).
+## Benchmarks against the alternatives, side by side, on PostgreSQL (DATABASE_URL, or the local
+## default the integration suite uses) and Redis.
 bench: $(VENV)/.bench-installed
-	DJANGO_SETTINGS_MODULE=bench.settings $(PY) bench/run.py --quick
+	DATABASE_URL=$(INTEGRATION_DATABASE_URL) DJANGO_SETTINGS_MODULE=bench.settings $(PY) bench/run.py --quick
 
 bench-full: $(VENV)/.bench-installed
-	DJANGO_SETTINGS_MODULE=bench.settings $(PY) bench/run.py
+	DATABASE_URL=$(INTEGRATION_DATABASE_URL) DJANGO_SETTINGS_MODULE=bench.settings $(PY) bench/run.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,5 +1,5 @@
 """Connection churn: 100 websockets a second connect, subscribe, read a little and leave, for 60 s
-(quick: 6 s, the default layer only), while a task publishes live updates, on one uvicorn process.
+(quick: 4 s, the default layer only), while a task publishes live updates, on one uvicorn process.
 
 A leak here would show after the churn: Redis connections the server opened and kept, channel
 layer memberships nobody discards (group sorted sets for the core layer, subscribed channels for
@@ -201,7 +201,7 @@ def _grew(outcome: Outcome) -> list[str]:
 
 
 def run(quick: bool = False) -> str:
-    seconds, warmup, settle = (6.0, 2.0, 2.0) if quick else (60.0, 10.0, 5.0)
+    seconds, warmup, settle = (4.0, 2.0, 2.0) if quick else (60.0, 10.0, 5.0)
     layers = ("pubsub",) if quick else LAYERS  # quick: the default layer only
     raise_open_files(int(RATE * 10) + 256)
     username = f"churn-{uuid.uuid4().hex[:6]}"

@@ -23,7 +23,7 @@ QUERY = """{ userTaskStatuses(first: 100) { totalCount edges { node {
   uuid name state stateText completedSteps totalSteps attempts created modified artifacts { uuid } } } } }"""
 
 
-def _populate(user: Any) -> None:
+def _populate(user: Any, rows: int) -> None:
     from user_tasks.models import UserTaskArtifact as TheirArtifact
     from user_tasks.models import UserTaskStatus as TheirStatus
 
@@ -32,7 +32,7 @@ def _populate(user: Any) -> None:
     rng = random.Random(7)
     now = timezone.now()
     ours, theirs, our_artifacts, their_artifacts = [], [], [], []
-    for i in range(ROWS):
+    for i in range(rows):
         fields = {
             "user": user,
             "task_id": str(uuid.uuid4()),
@@ -46,7 +46,7 @@ def _populate(user: Any) -> None:
     UserTaskStatus.objects.bulk_create(ours, batch_size=2000)
     TheirStatus.objects.bulk_create(theirs, batch_size=2000)
     for i, (our, their) in enumerate(zip(ours, theirs, strict=True)):
-        created = now - timedelta(seconds=ROWS - i)
+        created = now - timedelta(seconds=rows - i)
         for _ in range(rng.randint(0, 5)):
             our_artifacts.append(UserTaskArtifact(status=our, text="Lorem ipsum"))
             their_artifacts.append(TheirArtifact(status=their, text="Lorem ipsum"))
@@ -78,17 +78,17 @@ def _queries(call: Any, client: Client) -> int:
 
 
 def run(quick: bool = False) -> str:
-    repeat = 10 if quick else 100
+    repeat, rows = (10, 2_000) if quick else (100, ROWS)
     user = get_user_model().objects.create_user(f"lister-{uuid.uuid4().hex[:6]}")
     user.user_permissions.add(
         Permission.objects.get(codename="view_usertaskstatus", content_type__app_label="user_tasks")
     )
-    _populate(user)
+    _populate(user, rows)
     client = Client()
     client.force_login(user)
     theirs = measure("django-user-tasks DRF list, page of 100 (PageNumberPagination)", lambda: _drf(client), repeat)
     ours = measure("GraphQL userTaskStatuses(first: 100) with artifacts", lambda: _graphql(client), repeat)
-    table = report(f"List query: a page of 100 out of {ROWS:,} statuses with 0-5 artifacts each", theirs, [ours])
+    table = report(f"List query: a page of 100 out of {rows:,} statuses with 0-5 artifacts each", theirs, [ours])
     drf_sql, graphql_sql = _queries(_drf, client), _queries(_graphql, client)
     counts = f"\n\nSQL per request (session and user included): DRF {drf_sql}, GraphQL {graphql_sql}"
     return table + counts

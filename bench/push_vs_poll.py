@@ -722,7 +722,7 @@ def run(quick: bool = False) -> str:
     from bench.servers import session_cookie
     from user_tasks_graphql.progress import flusher
 
-    window = 5.0 if quick else 15.0
+    window = 3.0 if quick else 15.0
     sizes = [100] if quick else [100, 1_000]
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 4 * max(sizes) + 1024)), hard))

@@ -1,5 +1,5 @@
 """A slow consumer: one task at about 1,000 updates/s, 20 normal subscribers and one client that
-stops reading its socket for 30 s (quick: 6 s, the default layer only), then resumes.
+stops reading its socket for 30 s (quick: 4 s, the default layer only), then resumes.
 
 What must hold: the server's memory stays flat while that client does not read (each subscription
 keeps only the newest pending event), the client gets the latest state once it reads again, and
@@ -130,7 +130,7 @@ def _rss_row(outcome: Outcome) -> str:
 
 
 def run(quick: bool = False) -> str:
-    lead, pause, tail = (2.0, 6.0, 2.0) if quick else (5.0, 30.0, 3.0)
+    lead, pause, tail = (2.0, 4.0, 2.0) if quick else (5.0, 30.0, 3.0)
     layers = ("pubsub",) if quick else LAYERS  # quick: the default layer only
     raise_open_files(4 * NORMAL)
     username = f"slow-{uuid.uuid4().hex[:6]}"

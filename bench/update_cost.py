@@ -137,6 +137,6 @@ def whole_tasks(user: Any, steps: int) -> str:
 
 
 def run(quick: bool = False) -> str:
-    repeat, steps = (300, 2_000) if quick else (3000, 10_000)
+    repeat, steps = (300, 1_000) if quick else (3000, 10_000)
     user = get_user_model().objects.create_user(f"bench-{uuid.uuid4().hex[:6]}")
     return per_call(user, repeat) + "\n\n" + whole_tasks(user, steps)
