@@ -27,11 +27,12 @@ def artifact_saved(sender: Any, instance: UserTaskArtifact, created: bool, **kwa
 
 @receiver(post_save, sender=UserTaskStatus, dispatch_uid="user_tasks_graphql.status_created")
 def status_created(sender: Any, instance: UserTaskStatus, created: bool, **kwargs: Any) -> None:
-    """A new task is news for its owner's task list: a top-level row's event is the row just
-    written (no read after the commit); a child's names its parent, so it is read."""
+    """A new task is news for its owner's task list: a standalone task's event is the row just
+    written (no read after the commit). A child's names its parent and a container's steps are
+    counted after its insert, in the same transaction: those are read once committed."""
     if not created:
         return
-    if instance.parent_id is not None:
+    if instance.parent_id is not None or instance.is_container:
         announce([instance.pk])
         return
     event = event_from_values({**{name: getattr(instance, name) for name in FIELDS}, "parent_uuid": None})

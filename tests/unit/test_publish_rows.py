@@ -24,6 +24,10 @@ def publish(user: Any, task_id: str, retries: int) -> None:
     )
 
 
+def by_id(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(events, key=lambda event: event["id"])
+
+
 def test_the_creation_event_is_the_row_as_the_database_has_it(user: Any, monkeypatch: pytest.MonkeyPatch):
     published: list[dict[str, Any]] = []
     monkeypatch.setattr("user_tasks_graphql.publish.publisher.publish", published.extend)
@@ -60,3 +64,16 @@ def test_any_other_refusal_of_the_insert_is_raised(user: Any, monkeypatch: pytes
     with pytest.raises(IntegrityError, match="foreign key"):
         publish(user, "refused", retries=0)
     assert not UserTaskStatus.objects.filter(task_id="refused").exists()
+
+
+def test_a_canvas_announces_its_rows_as_committed(user: Any, monkeypatch: pytest.MonkeyPatch):
+    """A chain's row gets its steps after its insert: its event carries the committed total."""
+    from celery import chain
+
+    published: list[dict[str, Any]] = []
+    monkeypatch.setattr("user_tasks_graphql.publish.publisher.publish", published.extend)
+    chain(tasks.step_task.si(user.id, "a"), tasks.step_task.si(user.id, "b")).delay()
+    rows = UserTaskStatus.objects.order_by("pk")
+    assert by_id(published) == by_id(load_events([row.pk for row in rows]))
+    container = rows.get(is_container=True)
+    assert next(event for event in published if event["id"] == container.pk)["total_steps"] == 2
