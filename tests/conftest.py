@@ -40,6 +40,15 @@ def superuser(db: Any) -> Any:
 
 
 @pytest.fixture
+def nobody_listens() -> Iterator[None]:
+    """No ``user_task_stopped`` receiver (the test app connects one)."""
+    from tests.testapp.receivers import stops_unrecorded
+
+    with stops_unrecorded():
+        yield
+
+
+@pytest.fixture
 def eager() -> Iterator[None]:
     """Run tasks inline, as ``CELERY_TASK_ALWAYS_EAGER`` does."""
     conf = celery_app.conf

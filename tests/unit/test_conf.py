@@ -84,3 +84,17 @@ def test_a_synchronous_commit_that_is_not_a_boolean_is_refused(settings: Any, va
     settings.USER_TASKS_SYNCHRONOUS_COMMIT = value
     with pytest.raises(ImproperlyConfigured, match="USER_TASKS_SYNCHRONOUS_COMMIT"):
         conf.synchronous_commit()
+
+
+def test_the_system_check_reports_each_bad_setting(settings: Any):
+    from user_tasks_graphql.checks import settings_valid
+
+    assert settings_valid() == []
+    settings.USER_TASKS_SYNCHRONOUS_COMMIT = "off"
+    settings.USER_TASKS_START_DELAY = -1
+    errors = settings_valid()
+    assert {error.id for error in errors} == {"user_tasks_graphql.E001"}
+    assert sorted(error.msg.split()[0] for error in errors) == [
+        "USER_TASKS_START_DELAY",
+        "USER_TASKS_SYNCHRONOUS_COMMIT",
+    ]

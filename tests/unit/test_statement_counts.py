@@ -1,6 +1,5 @@
 """What tracking costs the database per task: the statements of each step of a task's lifecycle."""
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -8,7 +7,7 @@ from django.db import connection
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
-from user_tasks_graphql import user_task_stopped
+from tests.testapp.receivers import stops_unrecorded
 from user_tasks_graphql.events import load_events
 from user_tasks_graphql.lifecycle import write_returning
 from user_tasks_graphql.models import UserTaskStatus
@@ -17,16 +16,6 @@ from .factories import make_container, make_status
 
 pytestmark = pytest.mark.django_db(transaction=True)
 RETURNING = connection.vendor == "postgresql"
-
-
-@pytest.fixture
-def nobody_listens() -> Iterator[None]:
-    """No ``user_task_stopped`` receiver (the test app connects one)."""
-    from tests.testapp.receivers import record_stop
-
-    user_task_stopped.disconnect(sender=UserTaskStatus, dispatch_uid="testapp.record_stop")
-    yield
-    user_task_stopped.connect(record_stop, sender=UserTaskStatus, dispatch_uid="testapp.record_stop")
 
 
 def statements(captured: CaptureQueriesContext) -> list[str]:
@@ -91,13 +80,8 @@ def test_the_stopped_signal_reads_the_row_only_for_its_receivers(user: Any):
         return statements(captured).count("SELECT")
 
     listened = reads_to_fail()
-    user_task_stopped.disconnect(sender=UserTaskStatus, dispatch_uid="testapp.record_stop")
-    try:
+    with stops_unrecorded():
         unheard = reads_to_fail()
-    finally:
-        from tests.testapp.receivers import record_stop
-
-        user_task_stopped.connect(record_stop, sender=UserTaskStatus, dispatch_uid="testapp.record_stop")
     assert unheard == listened - 1
 
 

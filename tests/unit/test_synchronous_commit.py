@@ -1,14 +1,12 @@
 """``USER_TASKS_SYNCHRONOUS_COMMIT = False``: the worker's status writes (start, progress, result)
 do not wait for PostgreSQL's WAL flush, and nothing else on the connection changes."""
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from user_tasks_graphql import user_task_stopped
 from user_tasks_graphql.hot_writes import ASYNC_COMMIT
 from user_tasks_graphql.models import UserTaskStatus
 
@@ -16,15 +14,6 @@ from .factories import make_status
 
 pytestmark = pytest.mark.django_db(transaction=True)
 POSTGRESQL = connection.vendor == "postgresql"
-
-
-@pytest.fixture
-def nobody_listens() -> Iterator[None]:
-    from tests.testapp.receivers import record_stop
-
-    user_task_stopped.disconnect(sender=UserTaskStatus, dispatch_uid="testapp.record_stop")
-    yield
-    user_task_stopped.connect(record_stop, sender=UserTaskStatus, dispatch_uid="testapp.record_stop")
 
 
 def writes(captured: CaptureQueriesContext) -> list[str]:
