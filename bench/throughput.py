@@ -46,7 +46,6 @@ class Cell:
     enqueue_seconds: float
     worker_cpu_seconds: float = float("nan")  # the worker's processes, while it consumed the batch
     round: int = 0
-    median_rate: float = float("nan")  # of a merged cell: the median of its rounds' rates
 
     @property
     def rate(self) -> float:
@@ -172,18 +171,24 @@ def _forget_queue(client: Any, queue: str) -> None:
 def _ratios(cells: list[Cell], name: str, calls: int) -> list[float]:
     """Per round: the rate of ``name`` divided by the untracked rate of the same round (the two ran
     one after the other, so a slower or faster stretch of the machine affects both)."""
-    bare = {cell.round: cell.rate for cell in cells if cell.calls == calls and cell.name == VARIANTS[0][0]}
-    return sorted(cell.rate / bare[cell.round] for cell in cells if cell.calls == calls and cell.name == name)
+    bare = {cell.round: cell.rate for cell in _rounds(cells, VARIANTS[0][0], calls)}
+    return sorted(cell.rate / bare[cell.round] for cell in _rounds(cells, name, calls))
+
+
+def _rounds(cells: list[Cell], name: str, calls: int) -> list[Cell]:
+    return [cell for cell in cells if cell.calls == calls and cell.name == name]
+
+
+def _median_rate(cells: list[Cell], name: str, calls: int) -> float:
+    return statistics.median(cell.rate for cell in _rounds(cells, name, calls))
 
 
 def _merged(cells: list[Cell], name: str, calls: int) -> Cell:
-    """The rounds of one variant as one cell (its rate: the median of the rounds' rates)."""
-    mine = [cell for cell in cells if cell.calls == calls and cell.name == name]
-    merged = Cell(name, calls, sum(cell.count for cell in mine), [span for cell in mine for span in cell.spans],
-                  sum(cell.failed for cell in mine), sum(cell.enqueue_seconds for cell in mine),
-                  sum(cell.worker_cpu_seconds for cell in mine))  # fmt: skip
-    merged.median_rate = statistics.median(cell.rate for cell in mine)
-    return merged
+    """The rounds of one variant as one cell: its task times, CPU and publish cost over all rounds."""
+    mine = _rounds(cells, name, calls)
+    return Cell(name, calls, sum(cell.count for cell in mine), [span for cell in mine for span in cell.spans],
+                sum(cell.failed for cell in mine), sum(cell.enqueue_seconds for cell in mine),
+                sum(cell.worker_cpu_seconds for cell in mine))  # fmt: skip
 
 
 def _table(cells: list[Cell]) -> str:
@@ -200,7 +205,7 @@ def _table(cells: list[Cell]) -> str:
             cell = _merged(cells, name, calls)
             ratios = _ratios(cells, name, calls)
             lines.append(
-                f"| {calls} | {labels[name]} | {cell.median_rate:,.0f} | "
+                f"| {calls} | {labels[name]} | {_median_rate(cells, name, calls):,.0f} | "
                 f"{cell.percentile(0.5) * 1000:.2f} | {cell.percentile(0.99) * 1000:.2f} | "
                 f"{statistics.median(ratios):.2f}x ({ratios[0]:.2f}-{ratios[-1]:.2f}) | "
                 f"{cell.worker_cpu_seconds / cell.count * 1000:.2f} | {cell.enqueue_seconds / cell.count * 1000:.2f} |"
@@ -281,7 +286,7 @@ def run(quick: bool = False) -> str:
     failed = sum(cell.failed for cell in cells + asynchronous)
     ours_ratio = statistics.median(_ratios(cells, ours, 10))
     theirs_ratio = statistics.median(_ratios(cells, theirs, 10))
-    rate = {(name, calls): _merged(cells, name, calls).median_rate for name, calls in plan}
+    rate = {(name, calls): _median_rate(cells, name, calls) for name, calls in plan}
     versus = ", ".join(f"{rate[ours, calls] / rate[theirs, calls]:.2f}x at {calls}" for calls in CALLS)
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     return "\n".join([
