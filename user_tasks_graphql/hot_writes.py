@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from .models import UserTaskStatus
 
 _ACTIVE = tuple(sorted(ACTIVE_STATES))
+_WAITING = (UserTaskState.PENDING, UserTaskState.RETRYING)
 
 
 def returning_connection(alias: str) -> BaseDatabaseWrapper | None:
@@ -83,39 +84,36 @@ def _quoted_columns(model: type[UserTaskStatus], alias: str) -> dict[str, str]:
     return {field.attname: quote(str(field.column)) for field in model._meta.concrete_fields}
 
 
-def _active_update_sql(
-    model: type[UserTaskStatus], alias: str, changes: str, key: str, returned: tuple[str, ...]
+def _update_sql(
+    model: type[UserTaskStatus], alias: str, changes: str, key: str, states: int, returned: tuple[str, ...]
 ) -> str:
-    """An UPDATE of the active row whose ``key`` column matches: ``changes`` (SQL, by quoted column
-    name), ``modified`` and ``seq`` bumped as ``lifecycle.write`` does, returning the ``returned``
-    columns and the parent's uuid."""
+    """An UPDATE of the row whose ``key`` column matches while its state is one of ``states``
+    parameters: ``changes`` (SQL, by quoted column name), ``modified`` and ``seq`` bumped as
+    ``lifecycle.write`` does, returning the ``returned`` columns and the parent's uuid."""
     quote = connections[alias].ops.quote_name
     column = _quoted_columns(model, alias)
-    active = ", ".join(["%s"] * len(_ACTIVE))
+    placeholders = ", ".join(["%s"] * states)
     return (
         f"UPDATE {quote(model._meta.db_table)} SET {changes.format(**column)}, "
         f"{column['modified']} = %s, {column['seq']} = {column['seq']} + 1 "
-        f"WHERE {column[key]} = %s AND {column['state']} IN ({active})"
+        f"WHERE {column[key]} = %s AND {column['state']} IN ({placeholders})"
         f"{returning_clause(quote, returned)}"
     )
 
 
 @functools.cache
 def _start_sql(model: type[UserTaskStatus], alias: str) -> str:
-    """In Progress for the active row of a task id (a second start counts another attempt, as
-    ``StatusLifecycle.start`` does), returning every column and the parent's uuid."""
-    changes = (
-        "{state} = %s, {state_text} = %s, "
-        "{attempts} = CASE WHEN ({state} = %s AND NOT {is_container}) THEN {attempts} + 1 ELSE {attempts} END"
-    )
-    return _active_update_sql(model, alias, changes, "task_id", _columns(model))
+    """In Progress for the waiting row of a task id, returning every column and the parent's uuid
+    (a running row, delivered again, begins a new attempt through ``StatusLifecycle.start``)."""
+    changes = "{state} = %s, {state_text} = %s"
+    return _update_sql(model, alias, changes, "task_id", len(_WAITING), _columns(model))
 
 
 @functools.cache
 def _finish_sql(model: type[UserTaskStatus], alias: str, with_steps: bool) -> str:
     """A final state for an active row by pk; ``with_steps`` also adds steps, filling up to the total."""
     fill = ", {completed_steps} = GREATEST({completed_steps} + %s, {total_steps})" if with_steps else ""
-    return _active_update_sql(model, alias, "{state} = %s" + fill, "id", FIELDS)
+    return _update_sql(model, alias, "{state} = %s" + fill, "id", len(_ACTIVE), FIELDS)
 
 
 @functools.cache
@@ -142,15 +140,15 @@ def find_by_task_id(model: type[UserTaskStatus], task_id: str) -> UserTaskStatus
 
 
 def start_by_task_id(model: type[UserTaskStatus], task_id: str) -> tuple[UserTaskStatus, dict[str, Any]] | None:
-    """Start the active status of ``task_id``: the row as a model instance and its event.
+    """Start the waiting status of ``task_id``: the row as a model instance and its event.
 
-    None when this path does not apply or no active row matched (missing, or finished, such as
-    canceled before it started): the caller finds the row and starts it the ORM way.
+    None when this path does not apply or no waiting row matched (missing, running already, or
+    finished, such as canceled before it started): the caller finds the row and starts it the ORM way.
     """
     connection = _usable_connection(model)
     if connection is None:
         return None
-    params: list[Any] = [UserTaskState.IN_PROGRESS, "", UserTaskState.IN_PROGRESS, timezone.now(), task_id, *_ACTIVE]
+    params: list[Any] = [UserTaskState.IN_PROGRESS, "", timezone.now(), task_id, *_WAITING]
     rows = returning_rows(connection, _start_sql(model, connection.alias), params)
     if not rows:
         return None

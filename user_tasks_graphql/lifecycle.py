@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import datetime
 import logging
+import threading
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Self, cast
 
 from django.core.exceptions import EmptyResultSet
 from django.db import transaction
-from django.db.models import Case, F, PositiveIntegerField, Value, When
+from django.db.models import Case, Exists, F, Value, When
 from django.db.models.functions import Greatest
 from django.db.models.sql import UpdateQuery
 from django.utils import timezone
@@ -113,10 +114,14 @@ class StatusLifecycle:
         return [pk for pk, _ in self.ancestors()]
 
     def progress_buffer(self) -> ProgressBuffer:
+        """Steps counted in memory, and the lock every change of this object takes (``ProgressBuffer``)."""
         buffer: ProgressBuffer | None = self.__dict__.get("_progress")
         if buffer is None:
             buffer = self.__dict__["_progress"] = ProgressBuffer()
         return buffer
+
+    def _lock(self) -> threading.RLock:
+        return self.progress_buffer().lock
 
     def _write(self, queryset: QuerySet[Any], **changes: Any) -> tuple[int, list[dict[str, Any]]]:
         """``write``: how many rows changed, and those rows as events when the UPDATE returned them."""
@@ -172,9 +177,13 @@ class StatusLifecycle:
         return bool(finished), events
 
     def _add_steps(self, field: str, steps: int) -> None:
+        """Add to this row and its ancestors, only while this row runs the attempt this object
+        started: a finished row, or one another attempt took over, keeps its steps."""
         if steps:
             ids = [self.pk, *self._ancestor_ids()]
-            _, events = self._write(self._rows().filter(pk__in=ids), **{field: F(field) + steps})
+            current = self._rows().filter(pk=self.pk, attempts=self.attempts, state__in=ACTIVE_STATES)
+            rows = self._rows().filter(Exists(current), pk__in=ids)
+            _, events = self._write(rows, **{field: F(field) + steps})
             self._sync(ids, events)
 
     def _raise_if_canceled(self) -> None:
@@ -196,11 +205,13 @@ class StatusLifecycle:
         """
         if type(steps) is not int or steps < 0:
             self._check_steps(steps)
-        self.completed_steps += steps
-        write_now, first_waiting = self.progress_buffer().add(steps)
-        if write_now:
-            self.flush_progress()
-        elif first_waiting:
+        buffer = self.progress_buffer()
+        with buffer.lock:
+            self.completed_steps += steps
+            write_now, first_waiting = buffer.add(steps, transaction.get_connection().in_atomic_block)
+            if write_now:
+                self.flush_progress()
+        if first_waiting and not write_now:
             flusher.watch(self)
         if self.state == UserTaskState.CANCELED and not self.is_container:
             self._raise_if_canceled()
@@ -210,37 +221,41 @@ class StatusLifecycle:
         buffer = self.__dict__.get("_progress")
         if buffer is None:
             return
-        if buffer.take_start():
-            self._write_start()
-        steps = buffer.take()
-        if steps:
-            self.completed_steps -= steps
-            self._add_steps("completed_steps", steps)
+        with buffer.lock:
+            if buffer.take_start():
+                self._write_start()
+            steps = buffer.take()
+            if steps:
+                self.completed_steps -= steps
+                self._add_steps("completed_steps", steps)
 
     def increment_total_steps(self, steps: int) -> None:
         """Add ``steps`` to the total of this status and every ancestor, atomically."""
         self._check_steps(steps)
-        self.flush_progress()
-        self._add_steps("total_steps", steps)
+        with self._lock():
+            self.flush_progress()
+            self._add_steps("total_steps", steps)
 
     # ---- the state machine ---------------------------------------------------------------------
 
     def start(self) -> None:
-        """Mark the task In Progress (and waiting ancestors); a second start counts a new attempt.
+        """Mark the task In Progress (and waiting ancestors); a second start begins a new attempt.
 
         A second start of a running task means its message was delivered again after its worker
-        was lost (``acks_late``), so ``attempts`` grows as it does for a retry.
+        was lost (``acks_late``): ``attempts`` grows and the steps restart, as for a retry.
         """
-        self._drop_deferred_start()
-        self.flush_progress()
-        self._write_start()
+        with self._lock():
+            self._drop_deferred_start()
+            self.flush_progress()
+            self._write_start()
 
     def defer_start(self, seconds: float) -> None:
         """Start a task whose row is waiting (Pending, Retrying) without writing yet: In Progress is
         written with its first other change, or after ``seconds`` by the worker's flusher thread;
         a task that ends sooner goes straight from waiting to its result, in one write."""
-        self.state, self.state_text = UserTaskState.IN_PROGRESS, ""
-        self.progress_buffer().defer_start(seconds)
+        with self._lock():
+            self.state, self.state_text = UserTaskState.IN_PROGRESS, ""
+            self.progress_buffer().defer_start(seconds)
         flusher.watch(self)
 
     def _drop_deferred_start(self) -> None:
@@ -249,17 +264,34 @@ class StatusLifecycle:
             buffer.take_start()
 
     def _write_start(self) -> None:
+        """A waiting row goes In Progress; a running one (redelivered) begins a new attempt."""
         started, events = self._write(
-            self._rows().filter(pk=self.pk, state__in=ACTIVE_STATES),
-            state=UserTaskState.IN_PROGRESS,
-            state_text="",
-            attempts=Case(
-                When(state=UserTaskState.IN_PROGRESS, is_container=False, then=F("attempts") + 1),
-                default=F("attempts"),
-                output_field=PositiveIntegerField(),
-            ),
+            self._rows().filter(pk=self.pk, state__in=_WAITING), state=UserTaskState.IN_PROGRESS, state_text=""
         )
-        self._started(bool(started), events)
+        restarted = not started and not self.is_container and self._begin_attempt(UserTaskState.IN_PROGRESS)
+        self._started(bool(started) or restarted, events, self._ancestor_ids() if restarted else [])
+
+    def _begin_attempt(self, state: UserTaskState) -> bool:
+        """Count another attempt of this running row and start its steps from zero (its ancestors
+        lose what the earlier attempt added), in one transaction; False if it was not running."""
+        ancestors = self._ancestor_ids()
+        with transaction.atomic(using=self._rows().db):
+            done = (
+                self._rows()
+                .select_for_update()
+                .filter(pk=self.pk, state__in=ACTIVE_STATES)
+                .values_list("completed_steps", flat=True)
+                .first()
+            )
+            if done is None:
+                return False
+            row = self._rows().filter(pk=self.pk)
+            write(row, state=state, state_text="", completed_steps=0, attempts=F("attempts") + 1)
+            if done and ancestors:
+                less = Greatest(F("completed_steps") - done, Value(0))
+                write(self._rows().filter(pk__in=ancestors), completed_steps=less)
+        self.progress_buffer().take()  # steps the earlier attempt left in memory end with it
+        return True
 
     @classmethod
     def find_task(cls, task_id: str) -> Self | None:
@@ -269,21 +301,22 @@ class StatusLifecycle:
 
     @classmethod
     def start_task(cls, task_id: str) -> Self | None:
-        """Start the status of Celery task ``task_id`` and return it, reading it in the same write.
+        """Start the waiting status of Celery task ``task_id`` and return it, reading it in the same write.
 
         A worker's way to start each task: one statement, no lookup before it. None where that
-        does not apply (see ``hot_writes``) or no active row matched: find the row, call ``start``.
+        does not apply (see ``hot_writes``) or no waiting row matched: find the row, call ``start``.
         """
         started = hot_writes.start_by_task_id(cls, task_id)  # type: ignore[arg-type]
         if started is None:
             return None
         status, event = started
-        status._started(True, [event])
+        with status._lock():
+            status._started(True, [event])
         return cast(Self, status)
 
-    def _started(self, started: bool, events: list[dict[str, Any]]) -> None:
+    def _started(self, started: bool, events: list[dict[str, Any]], touched: Iterable[int] = ()) -> None:
         """After the start's write: waiting ancestors go In Progress too; every change is published."""
-        touched = []
+        touched = list(touched)
         if started and self.parent_id is not None:
             waiting = list(
                 self._rows().filter(pk__in=self._ancestor_ids(), state__in=_WAITING).values_list("pk", flat=True)
@@ -294,79 +327,88 @@ class StatusLifecycle:
                     state=UserTaskState.IN_PROGRESS,
                     state_text="",
                 )
-                touched, events = waiting, [*events, *ancestors]
+                touched, events = [*touched, *waiting], [*events, *ancestors]
         self._sync(touched if started else (), events)
         self._raise_if_canceled()
 
     def set_name(self, name: str) -> None:
         """Rename this status and its ancestors (a container shows its current child's name)."""
-        self.flush_progress()
-        ids = [self.pk, *self._ancestor_ids()]
-        _, events = self._write(self._rows().filter(pk__in=ids), name=name)
-        self._sync(ids, events)
+        with self._lock():
+            self.flush_progress()
+            ids = [self.pk, *self._ancestor_ids()]
+            _, events = self._write(self._rows().filter(pk__in=ids), name=name)
+            self._sync(ids, events)
 
     def set_state(self, custom_state: str) -> None:
         """Show ``custom_state`` as the progress text; chain and chord parents show it too, groups not.
 
         Raises ``TaskCanceledException`` (writing nothing) once the task was canceled.
         """
-        self.flush_progress()
-        text = str(custom_state)[:MAX_STATE_TEXT]
-        targets = [self.pk]
-        for pk, task_class in self.ancestors():
-            if task_class == "celery.group":
-                break
-            targets.append(pk)
-        if not self.is_container and not self._rows().filter(pk=self.pk).exclude(state=UserTaskState.CANCELED).exists():
-            self.state = UserTaskState.CANCELED
-            self._raise_if_canceled()
-        _, events = self._write(
-            self._rows().filter(pk__in=targets, state__in=ACTIVE_STATES),
-            state_text=text,
-            state=Case(When(state__in=_WAITING, then=Value(UserTaskState.IN_PROGRESS)), default=F("state")),
-        )
-        self._sync(targets, events)
+        with self._lock():
+            self.flush_progress()
+            text = str(custom_state)[:MAX_STATE_TEXT]
+            targets = [self.pk]
+            for pk, task_class in self.ancestors():
+                if task_class == "celery.group":
+                    break
+                targets.append(pk)
+            if (
+                not self.is_container
+                and not self._rows().filter(pk=self.pk).exclude(state=UserTaskState.CANCELED).exists()
+            ):
+                self.state = UserTaskState.CANCELED
+                self._raise_if_canceled()
+            _, events = self._write(
+                self._rows().filter(pk__in=targets, state__in=ACTIVE_STATES),
+                state_text=text,
+                state=Case(When(state__in=_WAITING, then=Value(UserTaskState.IN_PROGRESS)), default=F("state")),
+            )
+            self._sync(targets, events)
         self._raise_if_canceled()
 
     def retry(self) -> None:
-        """Count another attempt and wait for it (Retrying); the parent is not affected."""
-        self._drop_deferred_start()
-        self.flush_progress()
-        _, events = self._write(
-            self._rows().filter(pk=self.pk, state__in=ACTIVE_STATES),
-            state=UserTaskState.RETRYING,
-            attempts=F("attempts") + 1,
-        )
-        self._sync((), events)
+        """Wait for another attempt (Retrying), counting it; it will start its steps from zero
+        (the ancestors lose this attempt's steps). The parent is not otherwise affected."""
+        with self._lock():
+            self._drop_deferred_start()
+            retrying = self._begin_attempt(UserTaskState.RETRYING)
+            self._sync(self._ancestor_ids() if retrying else ())
 
     def fail(self, message: str) -> None:
         """Fail this status and its unfinished ancestors, each with an 'Error' artifact of ``message``."""
         from .models import UserTaskArtifact
 
-        self._drop_deferred_start()
-        self.flush_progress()
-        ids = [self.pk, *self._ancestor_ids()]
-        with transaction.atomic():
-            for pk in ids:
-                if self._finish(pk, UserTaskState.FAILED)[0]:
-                    UserTaskArtifact.objects.create(status_id=pk, name="Error", text=str(message))
-            self._sync(ids)
+        with self._lock():
+            self._drop_deferred_start()
+            self.flush_progress()
+            ids = [self.pk, *self._ancestor_ids()]
+            with transaction.atomic():
+                for pk in ids:
+                    if self._finish(pk, UserTaskState.FAILED)[0]:
+                        UserTaskArtifact.objects.create(status_id=pk, name="Error", text=str(message))
+                self._sync(ids)
 
     def succeed(self) -> None:
         """Fill the remaining steps and succeed; the parent succeeds once all its children have.
 
         Steps still counted in memory go into the same write, so clients get one final event.
         """
+        with self._lock():
+            finished = self._succeed_row()
+        if finished and self.parent_id is not None:
+            siblings = self._rows().filter(parent_id=self.parent_id)
+            if not siblings.exclude(state=UserTaskState.SUCCEEDED).exists():
+                parent = self._rows().get(pk=self.parent_id)
+                parent.succeed()
+
+    def _succeed_row(self) -> bool:
         self._drop_deferred_start()  # it goes from waiting to its result in this one write
-        buffer = self.__dict__.get("_progress")
-        pending = buffer.take() if buffer is not None else 0
+        pending = self.progress_buffer().take()
         added = self._steps_to_fill(pending) if self.parent_id is not None else 0
         finished, events = self._finish(self.pk, UserTaskState.SUCCEEDED, add_steps=pending)
-        if not finished:  # it had ended otherwise: keep that, with the steps, and show it here
-            self._add_steps("completed_steps", pending)
-            if not pending:
-                self.refresh_from_db(fields=list(_SYNCED))  # type: ignore[attr-defined]
-            return
+        if not finished:  # it had ended otherwise (final states keep their steps): show it here
+            self.refresh_from_db(fields=list(_SYNCED))  # type: ignore[attr-defined]
+            return False
         touched = self._ancestor_ids() if added else []
         if touched:
             _, ancestors = self._write(
@@ -374,12 +416,7 @@ class StatusLifecycle:
             )
             events = [*events, *ancestors]
         self._sync(touched, events)  # one event per row for the whole change
-        if not finished or self.parent_id is None:
-            return
-        siblings = self._rows().filter(parent_id=self.parent_id)
-        if not siblings.exclude(state=UserTaskState.SUCCEEDED).exists():
-            parent = self._rows().get(pk=self.parent_id)
-            parent.succeed()
+        return True
 
     def _steps_to_fill(self, pending: int) -> int:
         """The steps succeeding adds to this row (so to each ancestor): ``pending`` at least, up to the total.
@@ -401,13 +438,14 @@ class StatusLifecycle:
         if self.is_container:
             for child in self._rows().filter(parent_id=self.pk):
                 child.cancel(revoke=revoke)
-        self.refresh_from_db(fields=["state"])  # type: ignore[attr-defined]
-        waiting = not self.is_container and self.state in _WAITING
-        canceled, events = self._finish(self.pk, UserTaskState.CANCELED)
-        if canceled and waiting and revoke:
-            task_id = self.task_id
-            transaction.on_commit(lambda: revoke_task(task_id), robust=True)
-        self._sync((), events)
+        with self._lock():
+            self.refresh_from_db(fields=["state"])  # type: ignore[attr-defined]
+            waiting = not self.is_container and self.state in _WAITING
+            canceled, events = self._finish(self.pk, UserTaskState.CANCELED)
+            if canceled and waiting and revoke:
+                task_id = self.task_id
+                transaction.on_commit(lambda: revoke_task(task_id), robust=True)
+            self._sync((), events)
 
 
 def announce_stopped(model: Any, pk: int) -> None:

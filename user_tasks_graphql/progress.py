@@ -24,11 +24,20 @@ logger = logging.getLogger(__name__)
 
 
 class ProgressBuffer:
-    """Steps counted but not yet written, for one status object."""
+    """Steps counted but not yet written, for one status object, and that object's lock.
+
+    The task thread and the worker's flusher thread both change a status; each holds ``lock``
+    from reading the counts to applying the written row, so they take turns (re-entrant: a
+    change flushes the steps first under the same lock).
+    """
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()
         self.pending = 0
+        # steps counted inside the task's own transaction: that transaction may hold the row's
+        # lock, so only the task thread writes them (a flusher waiting on the row would hold
+        # ``lock`` until the commit, and the task thread would wait for ``lock``)
+        self.in_transaction = False
         # the first interval starts with the first increment: a task shorter than the interval
         # writes its steps once, together with its result
         self.last_flush = time.monotonic()
@@ -45,11 +54,12 @@ class ProgressBuffer:
             due, self.start_due = self.start_due, None
             return due is not None
 
-    def add(self, steps: int) -> tuple[bool, bool]:
+    def add(self, steps: int, in_transaction: bool = False) -> tuple[bool, bool]:
         """Count ``steps``: (write now, first steps waiting since the last write)."""
         with self.lock:
             first = self.pending == 0
             self.pending += steps
+            self.in_transaction = in_transaction
             return time.monotonic() - self.last_flush >= self.interval, first
 
     def take(self) -> int:
@@ -63,7 +73,8 @@ class ProgressBuffer:
         with self.lock:
             now = time.monotonic()
             start_due = self.start_due is not None and now >= self.start_due
-            return start_due or (self.pending > 0 and now - self.last_flush >= self.interval)
+            steps_due = self.pending > 0 and not self.in_transaction and now - self.last_flush >= self.interval
+            return start_due or steps_due
 
 
 class TrailingFlusher:

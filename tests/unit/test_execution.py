@@ -70,11 +70,12 @@ def test_canceled_task_body_does_not_run_when_the_message_arrives(user: Any, eag
 
 
 def test_canceled_during_execution(user: Any, eager: None):
+    """django-user-tasks writes the step counted after the cancel (1 of 3); a final state is final."""
     result = tasks.self_canceled_task.delay(user.id, "Argument", total_steps=3)
     status = UserTaskStatus.objects.get(task_id=result.id)
     assert (status.state, status.completed_steps, status.total_steps, status.attempts) == (
         "Canceled",
-        1,
+        0,
         3,
         1,
     )
@@ -289,8 +290,8 @@ class TestFinalWrite:
         tasks.counting_task.delay(user.id, "Argument", total_steps=5)
         assert published == [("Pending", 0), ("In Progress", 0), ("Succeeded", 5)]
 
-    def test_steps_counted_after_a_cancel_are_kept(self, user: Any, eager: None):
+    def test_steps_counted_after_a_cancel_are_not_written(self, user: Any, eager: None):
         result = tasks.quietly_canceled_task.delay(user.id, "Argument", total_steps=5)
         status = UserTaskStatus.objects.get(task_id=result.id)
-        assert (status.state, status.completed_steps) == ("Canceled", 2)
+        assert (status.state, status.completed_steps) == ("Canceled", 0)
         assert stops() == ["Canceled"]

@@ -137,12 +137,15 @@ def test_increment_total_steps(user: Any):
     assert reload(parent).total_steps == 5
 
 
-def test_increment_after_cancel_raises_and_keeps_the_increment(user: Any):
-    status = make_status(user)
+def test_increment_after_cancel_raises_and_leaves_the_final_row_alone(user: Any):
+    parent = make_container(user, state=UserTaskStatus.IN_PROGRESS)
+    status = make_status(user, parent=parent, completed_steps=2)
+    UserTaskStatus.objects.filter(pk=parent.pk).update(completed_steps=2)
     UserTaskStatus.objects.filter(pk=status.pk).update(state=UserTaskStatus.CANCELED)
     with pytest.raises(TaskCanceledException):
         status.increment_completed_steps()
-    assert reload(status).completed_steps == 1
+    assert reload(status).completed_steps == 2, "a final state is final, its steps included"
+    assert reload(parent).completed_steps == 2
 
 
 def test_retry_counts_an_attempt_and_leaves_the_parent(user: Any):

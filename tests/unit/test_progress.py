@@ -55,7 +55,6 @@ def test_writes_follow_the_interval(user: Any, settings: Any):
         lambda s: s.fail("boom"),
         lambda s: s.increment_total_steps(1),
         lambda s: s.set_name("renamed"),
-        lambda s: s.retry(),
     ],
 )
 def test_any_other_change_writes_pending_steps_first(user: Any, settings: Any, change: Any):
@@ -67,6 +66,24 @@ def test_any_other_change_writes_pending_steps_first(user: Any, settings: Any, c
     row = UserTaskStatus.objects.get(pk=status.pk)
     assert row.completed_steps in (7, 100)  # 100 after succeed() fills the steps
     assert status.completed_steps == row.completed_steps
+
+
+def test_a_retry_drops_the_attempts_steps_written_or_not(user: Any, settings: Any):
+    settings.USER_TASKS_PROGRESS_INTERVAL = 60
+    parent = make_container(user, state=UserTaskStatus.IN_PROGRESS, total_steps=100)
+    status = make_status(user, parent=parent, total_steps=100)
+    status.increment_completed_steps(3)
+    status.flush_progress()
+    for _ in range(4):
+        status.increment_completed_steps()
+    assert UserTaskStatus.objects.get(pk=parent.pk).completed_steps == 3
+    status.retry()
+    row = UserTaskStatus.objects.get(pk=status.pk)
+    assert (row.state, row.completed_steps, row.attempts) == ("Retrying", 0, 2)
+    assert status.completed_steps == 0
+    assert UserTaskStatus.objects.get(pk=parent.pk).completed_steps == 0
+    status.flush_progress()
+    assert UserTaskStatus.objects.get(pk=status.pk).completed_steps == 0, "nothing of the attempt is left to write"
 
 
 def test_artifact_writes_pending_steps_first(user: Any, settings: Any):

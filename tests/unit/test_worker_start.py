@@ -72,6 +72,23 @@ def test_a_redelivered_task_counts_another_attempt(user: Any, running: Any, publ
     assert (again.attempts, reload(status).attempts) == (2, 2)
 
 
+def test_a_redelivered_task_starts_its_steps_from_zero(user: Any, running: Any, published: list[dict[str, Any]]):
+    group = make_container(user, kind="group", state="In Progress", total_steps=10, completed_steps=7)
+    make_status(user, parent=group, state="Succeeded", total_steps=5, completed_steps=5)
+    status = make_status(user, parent=group, state="In Progress", total_steps=5, completed_steps=2)
+    again = running(status)._start_status()
+    assert (again.completed_steps, again.attempts) == (0, 2)
+    assert (reload(status).completed_steps, reload(status).state) == (0, "In Progress")
+    assert reload(group).completed_steps == 5, "the group keeps its finished child's steps, not the lost attempt's"
+    by_id = {event["id"]: event for event in published}
+    assert (by_id[status.pk]["completed_steps"], by_id[group.pk]["completed_steps"]) == (0, 5)
+    for _ in range(5):
+        again.increment_completed_steps()
+    again.succeed()
+    assert (reload(status).completed_steps, reload(group).completed_steps) == (5, 10)
+    assert reload(group).state == "Succeeded"
+
+
 def test_a_container_start_counts_no_attempt(user: Any, published: list[dict[str, Any]]):
     chain = make_container(user, state="In Progress")
     started = UserTaskStatus.start_task(chain.task_id) or chain

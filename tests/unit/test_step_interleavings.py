@@ -1,0 +1,172 @@
+"""Exact step counts whatever the order of the task thread and the worker's flusher thread.
+
+Each scenario runs once for every point of one thread at which the other can cut in: the task is
+paused at its n-th read or write while the flusher flushes, and the flusher is paused at its n-th
+while the task goes on. The rows must end with exactly the steps of the current attempt
+(a success fills up to the total), parents included.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from user_tasks_graphql.models import UserTaskArtifact, UserTaskStatus
+
+from .factories import make_container, make_status, reload
+from .interleaving import Points, SpyLock, in_thread, instrument, spy_on
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+Ops = Callable[[UserTaskStatus], None]
+
+
+def increments(n: int) -> Ops:
+    def run(status: UserTaskStatus) -> None:
+        for _ in range(n):
+            status.increment_completed_steps()
+
+    return run
+
+
+def then(*ops: Ops) -> Ops:
+    def run(status: UserTaskStatus) -> None:
+        for op in ops:
+            op(status)
+
+    return run
+
+
+def flushed(status: UserTaskStatus) -> None:
+    status.flush_progress()
+
+
+def artifact(status: UserTaskStatus) -> None:
+    UserTaskArtifact.objects.create(status=status, text="part")
+
+
+@dataclass
+class Scenario:
+    before: Ops  # the task's work before the flusher may cut in
+    after: Ops  # the task's work the flusher interleaves with
+    expected: tuple[str, int, int]  # the task row's (state, completed steps, attempts)
+    parent_steps: int
+    state: str = UserTaskStatus.IN_PROGRESS
+    done_before: int = 0  # steps an earlier attempt left on the rows
+
+
+SCENARIOS = {
+    "success under the total": Scenario(increments(4), UserTaskStatus.succeed, ("Succeeded", 5, 1), 5),
+    "success over the total": Scenario(increments(6), UserTaskStatus.succeed, ("Succeeded", 6, 1), 6),
+    "deferred start": Scenario(
+        then(lambda s: s.defer_start(0), increments(2)),
+        then(lambda s: s.set_state("half"), increments(2), UserTaskStatus.succeed),
+        ("Succeeded", 5, 1),
+        5,
+        state=UserTaskStatus.PENDING,
+    ),
+    "retry": Scenario(then(increments(2), flushed, increments(2)), UserTaskStatus.retry, ("Retrying", 0, 2), 0),
+    "redelivered": Scenario(
+        increments(0),
+        then(UserTaskStatus.start, increments(2), flushed, increments(1), flushed),
+        ("In Progress", 3, 2),
+        3,
+        done_before=3,
+    ),
+    "every kind of change": Scenario(
+        increments(2),
+        then(
+            lambda s: s.increment_total_steps(2),
+            increments(1),
+            artifact,
+            lambda s: s.set_name("renamed"),
+            increments(3),
+            UserTaskStatus.succeed,
+        ),
+        ("Succeeded", 7, 1),
+        7,
+    ),
+}
+
+
+@pytest.fixture(autouse=True)
+def coalesce(settings: Any) -> None:
+    settings.USER_TASKS_PROGRESS_INTERVAL = 60  # only the tests' flushes and changes write
+
+
+def prepare(user: Any, scenario: Scenario) -> tuple[UserTaskStatus, UserTaskStatus, SpyLock]:
+    parent = make_container(user, state=UserTaskStatus.IN_PROGRESS, total_steps=5, completed_steps=scenario.done_before)
+    status = make_status(user, parent=parent, state=scenario.state, total_steps=5, completed_steps=scenario.done_before)
+    lock = spy_on(status)
+    scenario.before(status)
+    return parent, status, lock
+
+
+def check(scenario: Scenario, parent: UserTaskStatus, status: UserTaskStatus, where: str) -> None:
+    row = reload(status)
+    assert (row.state, row.completed_steps, row.attempts) == scenario.expected, where
+    assert reload(parent).completed_steps == scenario.parent_steps, where
+    if not row.is_finished:
+        assert status.completed_steps == row.completed_steps, f"the task's own count, {where}"
+
+
+def flusher_cuts_in(user: Any, monkeypatch: Any, scenario: Scenario, index: int) -> Points:
+    """The task pauses at its ``index``-th point while the flusher flushes."""
+    points = Points()
+    instrument(monkeypatch, points)
+    parent, status, lock = prepare(user, scenario)
+    errors: list[BaseException] = []
+    flusher: list[threading.Thread] = []
+
+    def cut_in() -> None:
+        flusher.append(in_thread("flusher", points, status.flush_progress, errors))
+        lock.wait_until_done_or_waiting(flusher[0])
+
+    points.pause("task", index, cut_in)
+    with points.role("task"):
+        scenario.after(status)
+    for thread in flusher:
+        thread.join()
+    assert not errors, errors
+    check(scenario, parent, status, f"flusher cut in: {points.paused_at}")
+    return points
+
+
+def task_goes_on(user: Any, monkeypatch: Any, scenario: Scenario, index: int) -> Points:
+    """The flusher pauses at its ``index``-th point while the task goes on."""
+    points = Points()
+    instrument(monkeypatch, points)
+    parent, status, lock = prepare(user, scenario)
+    errors: list[BaseException] = []
+    task: list[threading.Thread] = []
+
+    def go_on() -> None:
+        task.append(in_thread("task", points, lambda: scenario.after(status), errors))
+        lock.wait_until_done_or_waiting(task[0])
+
+    points.pause("flusher", index, go_on)
+    in_thread("flusher", points, status.flush_progress, errors).join()
+    if not task:  # the flusher had fewer points: the task goes on after it
+        task.append(in_thread("task", points, lambda: scenario.after(status), errors))
+    task[0].join()
+    assert not errors, errors
+    check(scenario, parent, status, f"task went on: {points.paused_at or 'after the flusher'}")
+    return points
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_the_flusher_cutting_in_at_every_point_of_the_task(user: Any, monkeypatch: Any, name: str):
+    index = 0
+    while index < len(flusher_cuts_in(user, monkeypatch, SCENARIOS[name], index).seen["task"]):
+        index += 1
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_the_task_going_on_at_every_point_of_the_flusher(user: Any, monkeypatch: Any, name: str):
+    index = 0
+    while index < len(task_goes_on(user, monkeypatch, SCENARIOS[name], index).seen.get("flusher", [])):
+        index += 1
