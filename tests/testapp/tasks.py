@@ -110,6 +110,15 @@ def counting_task(self: Any, user_id: int, argument: str, **kwargs: Any) -> str:
 
 
 @shared_task(base=StepTask, bind=True)
+def paced_counting_task(self: Any, user_id: int, argument: str, step_seconds: float = 0.0, **kwargs: Any) -> str:
+    """Counts its steps with a pause before each, so its length can sit around the progress interval."""
+    for _ in range(self.status.total_steps):
+        time.sleep(step_seconds)
+        self.status.increment_completed_steps()
+    return argument
+
+
+@shared_task(base=StepTask, bind=True)
 def quietly_canceled_task(self: Any, user_id: int, argument: str, **kwargs: Any) -> str:
     """Is canceled while running, notices it, still counts two steps and returns normally."""
     UserTaskStatus.objects.get(pk=self.status.pk).cancel()

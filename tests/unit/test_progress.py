@@ -1,5 +1,6 @@
 """Coalesced progress: a tight loop of increments costs a few writes, and nothing is lost."""
 
+import threading
 import time
 import uuid
 from typing import Any
@@ -162,3 +163,32 @@ def test_success_writes_waiting_steps_in_the_same_final_event(user: Any, setting
     assert states[status.pk] == ("Succeeded", 10), "the first event after the loop is already the final one"
     assert all(event["id"] != status.pk for batch in published[1:] for event in batch)
     assert UserTaskStatus.objects.get(pk=parent.pk).completed_steps == 10
+
+
+def test_steps_counted_in_the_tasks_transaction_are_left_to_the_task(user: Any, settings: Any):
+    """The task's transaction may hold the row's lock: a flusher waiting for it would hold the
+    status's lock until the commit while the task waits for that lock at its next call."""
+    from django.db import transaction
+
+    settings.USER_TASKS_PROGRESS_INTERVAL = 0.02
+    flusher = TrailingFlusher()
+    flusher.enabled = True
+    status = make_status(user, total_steps=100)
+    done = []
+
+    def task() -> None:
+        with transaction.atomic():
+            status.set_state("Inside the task's transaction")  # the row is locked until the commit
+            status.increment_completed_steps()
+            flusher.watch(status)
+            time.sleep(0.2)  # the flusher's rounds pass
+            assert not status.progress_buffer().overdue()
+            status.increment_completed_steps()
+        status.flush_progress()
+        done.append(True)
+
+    thread = threading.Thread(target=task, daemon=True)
+    thread.start()
+    thread.join(10)
+    assert done, "the task thread is stuck"
+    assert UserTaskStatus.objects.get(pk=status.pk).completed_steps == 2
