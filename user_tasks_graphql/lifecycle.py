@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Self, cast
 
 from django.core.exceptions import EmptyResultSet
-from django.db import transaction
+from django.db import router, transaction
 from django.db.models import Case, Exists, F, Value, When
 from django.db.models.functions import Greatest
 from django.db.models.sql import UpdateQuery
@@ -275,7 +275,7 @@ class StatusLifecycle:
         """Count another attempt of this running row and start its steps from zero (its ancestors
         lose what the earlier attempt added), in one transaction; False if it was not running."""
         ancestors = self._ancestor_ids()
-        with transaction.atomic(using=self._rows().db):
+        with transaction.atomic(using=router.db_for_write(type(self))):  # type: ignore[arg-type]
             done = (
                 self._rows()
                 .select_for_update()
