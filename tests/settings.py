@@ -1,7 +1,8 @@
 """Test settings: the example site plus a test app of sample tasks.
 
 Unit tests publish to an in-memory broker (nothing runs unless a test makes Celery eager);
-the integration suite sets ``TEST_CELERY_BROKER_URL`` to Redis and starts real workers.
+the integration suite sets ``TEST_CELERY_BROKER_URL`` to Redis (or, for the worker tests' amqp
+runs, RabbitMQ: tests/integration/brokers.py) and starts real workers.
 """
 
 import os
@@ -13,7 +14,17 @@ INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]  # noqa: F405
 
 CELERY_BROKER_URL = os.environ.get("TEST_CELERY_BROKER_URL", "memory://")
 CELERY_RESULT_BACKEND = os.environ.get("TEST_CELERY_RESULT_BACKEND", "cache+memory://")
+# as in the example site (docs/operations.md, "Broker restarts"), for the URL chosen here
+CELERY_BROKER_TRANSPORT = (
+    "user_tasks_graphql.kombu_redis:Transport" if CELERY_BROKER_URL.startswith("redis://") else None
+)
 CELERY_TASK_ALWAYS_EAGER = False
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # a file, as the embedded mode uses: a writer waits for another thread's transaction (the
+    # in-memory database's shared cache refuses it at once with "database table is locked")
+    test_file = os.path.join(tempfile.gettempdir(), f"user-tasks-tests-{os.getpid()}.sqlite3")
+    DATABASES["default"]["TEST"] = {"NAME": test_file}  # noqa: F405
 
 CHANNEL_LAYERS = channel_layers(os.environ.get("TEST_CHANNEL_REDIS_URL", ""))  # noqa: F405
 CELERY_BEAT_SCHEDULE = {}

@@ -402,31 +402,35 @@ class StatusLifecycle:
                 parent.succeed()
 
     def _succeed_row(self) -> bool:
+        """Succeed this row with the steps still in memory; a child fills its ancestors in the same
+        transaction, so a sibling that sees it Succeeded (and may succeed the parent, filling it
+        up to its total) sees its steps in the parent too."""
         self._drop_deferred_start()  # it goes from waiting to its result in this one write
         pending = self.progress_buffer().take()
-        added = self._steps_to_fill(pending) if self.parent_id is not None else 0
-        finished, events = self._finish(self.pk, UserTaskState.SUCCEEDED, add_steps=pending)
+        touched: list[int] = []
+        if self.parent_id is None:
+            finished, events = self._finish(self.pk, UserTaskState.SUCCEEDED, add_steps=pending)
+        else:
+            with transaction.atomic(using=router.db_for_write(type(self))):  # type: ignore[arg-type]
+                added = self._steps_to_fill(pending)
+                finished, events = self._finish(self.pk, UserTaskState.SUCCEEDED, add_steps=pending)
+                if finished and added:
+                    touched = self._ancestor_ids()
+                    write(self._rows().filter(pk__in=touched), completed_steps=F("completed_steps") + added)
         if not finished:  # it had ended otherwise (final states keep their steps): show it here
             self.refresh_from_db(fields=list(_SYNCED))  # type: ignore[attr-defined]
             return False
-        touched = self._ancestor_ids() if added else []
-        if touched:
-            _, ancestors = self._write(
-                self._rows().filter(pk__in=touched), completed_steps=F("completed_steps") + added
-            )
-            events = [*events, *ancestors]
         self._sync(touched, events)  # one event per row for the whole change
         return True
 
     def _steps_to_fill(self, pending: int) -> int:
-        """The steps succeeding adds to this row (so to each ancestor): ``pending`` at least, up to the total.
-
-        Read before the write; only a row with ancestors needs it.
-        """
-        self.refresh_from_db(fields=["state", "completed_steps", "total_steps"])  # type: ignore[attr-defined]
-        if self.state in FINISHED_STATES:
+        """The steps succeeding adds to this row (so to each ancestor): ``pending`` at least, up to
+        the total. Read, and locked, in the success's transaction."""
+        row = self._rows().select_for_update().filter(pk=self.pk).values_list("state", "completed_steps", "total_steps")
+        state, completed, total = row.get()
+        if state in FINISHED_STATES:
             return 0
-        return pending + max(0, self.total_steps - self.completed_steps - pending)
+        return pending + max(0, total - completed - pending)
 
     def cancel(self, *, revoke: bool = True) -> None:
         """Cancel this status (a container: its children first); a no-op once finished.

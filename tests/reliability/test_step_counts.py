@@ -57,7 +57,7 @@ def test_every_step_is_counted_once(user: Any, start_worker: Callable[..., Worke
         return rows.count() == expected_rows and not rows.exclude(state__in=FINISHED_STATES).exists()
 
     wait_for(all_finished, timeout=240, what="every task to finish")
-    rows = list(UserTaskStatus.objects.filter(user=user).values("name", "state", "completed_steps", "total_steps",
+    rows = list(UserTaskStatus.objects.filter(user=user).values("pk", "name", "state", "completed_steps", "total_steps",
                                                                 "attempts", "is_container"))  # fmt: skip
     leaves = [row for row in rows if not row["is_container"]]
     counts = [(row["state"], row["completed_steps"], row["total_steps"], row["attempts"]) for row in leaves]
@@ -67,5 +67,10 @@ def test_every_step_is_counted_once(user: Any, start_worker: Callable[..., Worke
     assert len(groups) == GROUPS
     sums = [(row["state"], row["completed_steps"]) for row in groups]
     wrong_groups = [row for row, total in zip(groups, sums, strict=True) if total != ("Succeeded", GROUP_SIZE * STEPS)]
-    assert wrong_groups == [], "a group holds its children's sum"
+    children = {
+        row["pk"]: list(UserTaskStatus.objects.filter(parent_id=row["pk"])
+                          .values("name", "state", "completed_steps", "total_steps", "attempts", "seq"))
+        for row in wrong_groups
+    }  # fmt: skip
+    assert wrong_groups == [], f"a group holds its children's sum: {children}"
     assert "Traceback" not in worker.output()

@@ -170,3 +170,40 @@ def test_the_task_going_on_at_every_point_of_the_flusher(user: Any, monkeypatch:
     index = 0
     while index < len(task_goes_on(user, monkeypatch, SCENARIOS[name], index).seen.get("flusher", [])):
         index += 1
+
+
+def sibling_succeeds_meanwhile(user: Any, monkeypatch: Any, index: int) -> Points:
+    """A group's child succeeds while its sibling, in another process, is paused at its ``index``-th point."""
+    points = Points()
+    instrument(monkeypatch, points)
+    group = make_container(user, kind="group", state=UserTaskStatus.IN_PROGRESS, total_steps=10, completed_steps=4)
+    first = make_status(user, parent=group, total_steps=5, completed_steps=2)
+    second = make_status(user, parent=group, total_steps=5, completed_steps=2)
+    first.increment_completed_steps(3)  # waiting in memory: its success writes them
+    second.increment_completed_steps(1)  # and this one fills up to its total
+    errors: list[BaseException] = []
+    other: list[threading.Thread] = []
+
+    def sibling() -> None:
+        other.append(in_thread("sibling", points, UserTaskStatus.objects.get(pk=second.pk).succeed, errors))
+        other[0].join(2)  # done, or waiting for the paused one's transaction to end
+
+    points.pause("task", index, sibling)
+    with points.role("task"):
+        first.succeed()
+    for thread in other:
+        thread.join()
+    if not other:
+        UserTaskStatus.objects.get(pk=second.pk).succeed()
+    assert not errors, errors
+    found = UserTaskStatus.objects.filter(pk__in=[group.pk, first.pk, second.pk])
+    rows = {row.pk: (row.state, row.completed_steps) for row in found}
+    where = f"sibling succeeded with the first paused at {points.paused_at or 'the end'}"
+    assert rows == {group.pk: ("Succeeded", 10), first.pk: ("Succeeded", 5), second.pk: ("Succeeded", 5)}, where
+    return points
+
+
+def test_a_sibling_succeeding_at_every_point_of_a_success(user: Any, monkeypatch: Any):
+    index = 0
+    while index < len(sibling_succeeds_meanwhile(user, monkeypatch, index).seen["task"]):
+        index += 1
