@@ -7,10 +7,12 @@ STAMP := $(VENV)/.installed
 # how uvicorn serves websockets here and in the tests (example_site/serving.py says why)
 UVICORN_WS := --ws websockets-sansio --ws-per-message-deflate false
 export DJANGO_SETTINGS_MODULE ?= tests.settings
-# The integration suite needs PostgreSQL and Redis; these defaults match a local install.
+# The integration suite needs PostgreSQL, Redis and RabbitMQ; these defaults match a local install.
 INTEGRATION_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/test)
 INTEGRATION_REDIS_URL ?= redis://127.0.0.1:6379/14
 INTEGRATION_LAYER_URL ?= redis://127.0.0.1:6379/13
+# the worker tests run once with each broker; the suite creates this vhost if it is missing
+INTEGRATION_AMQP_URL ?= amqp://guest:guest@127.0.0.1:5672/user-tasks-tests
 
 .PHONY: install test test-unit test-reliability test-integration lint schema contract demo demo-worker bench bench-full clean
 
@@ -42,7 +44,7 @@ test-unit: $(STAMP)
 # Redis pub/sub ignores database numbers: the prefix keeps the tests' events to themselves.
 SERVICES := DATABASE_URL=$(INTEGRATION_DATABASE_URL) TEST_CELERY_BROKER_URL=$(INTEGRATION_REDIS_URL) \
 	TEST_CELERY_RESULT_BACKEND=$(INTEGRATION_REDIS_URL) TEST_CHANNEL_REDIS_URL=$(INTEGRATION_LAYER_URL) \
-	CHANNEL_LAYER_PREFIX=$(or $(CHANNEL_LAYER_PREFIX),user-tasks-tests)
+	TEST_AMQP_URL=$(INTEGRATION_AMQP_URL) CHANNEL_LAYER_PREFIX=$(or $(CHANNEL_LAYER_PREFIX),user-tasks-tests)
 
 test-integration: $(STAMP) $(JS_CLIENTS) $(SPA)
 	$(SERVICES) $(PY) -m pytest tests/integration

@@ -1,4 +1,4 @@
-"""Real services for the integration suite: PostgreSQL, Redis, and Celery worker processes.
+"""Real services for the integration suite: PostgreSQL, Redis, RabbitMQ and Celery worker processes.
 
 Outside CI a missing service skips these tests; under CI (``CI`` set) it fails them.
 """
@@ -25,6 +25,8 @@ from django.db import connection
 
 from example_site.celery import app as celery_app
 from example_site.serving import UVICORN_WEBSOCKET_OPTIONS
+
+from .brokers import Broker, amqp_url, prepare_vhost, publishing_to
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -103,6 +105,9 @@ class Worker(ManagedProcess):
         out = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True).stdout
         return [int(pid) for pid in out.split()]
 
+    def pids(self) -> list[int]:
+        return [self.process.pid, *self.child_pids()]
+
 
 def service_environment(services: dict[str, str], **env: str) -> dict[str, str]:
     """What a worker or server process needs to share the test's database, broker and layer."""
@@ -119,12 +124,42 @@ def service_environment(services: dict[str, str], **env: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def start_worker(services: dict[str, str], tmp_path: Path) -> Iterator[Callable[..., Worker]]:
-    """Start ``celery worker`` processes (prefork, 2 children) against the test services."""
+def broker(request: pytest.FixtureRequest, services: dict[str, str]) -> Iterator[Broker]:
+    """The workers' broker: ``"redis"``, or ``"amqp"`` when a test parametrizes it (``indirect``).
+
+    This process publishes to it too (tasks, revokes); results stay in Redis for both.
+    """
+    name = getattr(request, "param", "redis")
+    if name == "redis":
+        yield Broker("redis", services["broker"])
+        return
+    url = amqp_url()
+    problem = prepare_vhost(url)  # once per session
+    if problem:
+        _missing(f"{problem} (set TEST_AMQP_URL)")
+    with publishing_to(celery_app, url):
+        yield Broker(name, url)
+
+
+@pytest.fixture
+def start_worker(
+    request: pytest.FixtureRequest, services: dict[str, str], tmp_path: Path
+) -> Iterator[Callable[..., Worker]]:
+    """Start ``celery worker`` processes (prefork, 2 children) against the test services.
+
+    The broker is the test's ``broker`` fixture (Redis when it has none). An explicit
+    ``TEST_CELERY_BROKER_URL`` in ``env`` wins, and that broker is the test's own: not purged.
+    """
+    # looked up, not required: tests/reliability imports start_worker but not the broker fixture
+    has_broker = "broker" in request.fixturenames
+    broker: Broker = request.getfixturevalue("broker") if has_broker else Broker("redis", services["broker"])
     started: list[Worker] = []
 
     def start(concurrency: int = 2, **env: str) -> Worker:
-        redis.Redis.from_url(services["broker"]).flushdb()
+        redis.Redis.from_url(services["broker"]).flushdb()  # the results (with Redis, the messages too)
+        if "TEST_CELERY_BROKER_URL" not in env:
+            broker.purge(celery_app)
+            env = {"TEST_CELERY_BROKER_URL": broker.url, **env}
         log = tmp_path / f"worker-{uuid.uuid4().hex[:8]}.log"
         command = [sys.executable, "-m", "celery", "-A", "example_site.celery:app", "worker", "-P", "prefork",
                    "-c", str(concurrency), "--without-gossip", "--without-mingle", "-l", "info",

@@ -1,11 +1,9 @@
-"""Statuses driven by a real Celery worker (prefork, 2 children) over Redis and PostgreSQL."""
+"""Statuses driven by a real Celery worker (prefork, 2 children) and PostgreSQL, each test once
+with Redis and once with RabbitMQ as the broker (results stay in Redis)."""
 
 from __future__ import annotations
 
-import os
-import signal
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,32 +11,18 @@ from celery import chain, chord, group
 from celery.result import AsyncResult
 
 from tests.testapp import tasks
-from tests.testapp.models import StoppedSignal
-from user_tasks_graphql.maintenance import reap_stale_user_tasks
 from user_tasks_graphql.models import UserTaskStatus
 
+from .brokers import BROKERS, Broker
 from .conftest import Worker, wait_for
+from .statuses import finished, status_of, stops_of, stops_sent
 
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-def status_of(task_id: str) -> UserTaskStatus:
-    return UserTaskStatus.objects.get(task_id=task_id)
-
-
-def finished(task_id: str, timeout: float = 30.0) -> UserTaskStatus:
-    return wait_for(lambda: (s := status_of(task_id)).is_finished and s, timeout, f"task {task_id} to finish")
-
-
-def stops_of(*task_ids: str) -> list[str]:
-    return list(StoppedSignal.objects.filter(task_id__in=task_ids).values_list("state", flat=True))
-
-
-def stops_sent(task_id: str) -> list[str]:
-    """The stopped signals of a task, once its receiver has written one: the signal is sent right
-    after the final state's commit, so a test that saw the state may look a moment too early."""
-    wait_for(lambda: stops_of(task_id), 5, "the stopped signal")
-    return stops_of(task_id)
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("broker"),
+    pytest.mark.parametrize("broker", BROKERS, indirect=True),
+]
 
 
 def test_task_with_progress_state_text_and_artifact(user: Any, worker: Worker):
@@ -98,6 +82,15 @@ def test_revoke_from_outside_cancels_the_status(user: Any, worker: Worker):
     status = finished(result.id, 20)
     assert status.state == "Canceled"
     assert stops_sent(result.id) == ["Canceled"]
+
+
+def test_worker_consumes_again_after_the_broker_closed_its_connections(user: Any, broker: Broker, worker: Worker):
+    assert broker.close_connections(worker.pids()), "the worker holds broker connections"
+    wait_for(lambda: "Connection to broker lost" in worker.output(), 10, "the worker to notice")
+    result = tasks.progress_task.delay(user.id, "after", total_steps=2)
+    status = finished(result.id)
+    assert (status.state, status.completed_steps, status.attempts) == ("Succeeded", 2, 1)
+    assert worker.process.poll() is None, worker.output()[-4000:]
 
 
 def all_rows() -> dict[str, UserTaskStatus]:
@@ -211,59 +204,3 @@ def test_publish_inside_a_transaction_that_commits_late(user: Any, worker: Worke
     status = finished(result.id)
     assert (status.state, status.completed_steps, status.name) == ("Succeeded", 2, "StepTask: late")
     assert UserTaskStatus.objects.count() == 1
-
-
-def killed_child(worker: Worker, task_id: str) -> int:
-    text = wait_for(lambda: status_of(task_id).state_text, 15, "the task to start")
-    pid = int(text.rsplit(" ", 1)[1])
-    assert pid in worker.child_pids()
-    os.kill(pid, signal.SIGKILL)
-    return pid
-
-
-def test_killed_child_with_acks_late_is_redelivered(user: Any, worker: Worker):
-    result = tasks.sleeping_task.delay(user.id, "x", seconds=1.5)
-    killed_child(worker, result.id)
-    status = finished(result.id, 30)
-    assert (status.state, status.attempts) == ("Succeeded", 2)
-    assert stops_sent(result.id) == ["Succeeded"]
-
-
-def test_killed_child_without_acks_late_fails_within_5_seconds(user: Any, start_worker: Callable[..., Worker]):
-    worker = start_worker(TEST_CELERY_ACKS_LATE="0")
-    result = tasks.sleeping_task.delay(user.id, "x", seconds=30)
-    killed_child(worker, result.id)
-    started = time.monotonic()
-    status = finished(result.id, 5)
-    assert time.monotonic() - started < 5
-    assert status.state == "Failed"
-    assert "Worker exited prematurely" in status.artifacts.get(name="Error").text
-    assert stops_sent(result.id) == ["Failed"]
-
-
-def test_killed_worker_is_reaped_and_a_live_one_is_not(user: Any, start_worker: Callable[..., Worker]):
-    env = {"TEST_USER_TASKS_STALE_AFTER": "2", "TEST_USER_TASKS_HEARTBEAT_INTERVAL": "0.3"}
-    worker = start_worker(**env)
-    with pytest.MonkeyPatch.context() as patch:
-        from django.conf import settings
-
-        patch.setattr(settings, "USER_TASKS_STALE_AFTER", 2, raising=False)
-        patch.setattr(settings, "USER_TASKS_HEARTBEAT_INTERVAL", 0.3, raising=False)
-        alive = tasks.sleeping_task.delay(user.id, "alive", seconds=4)
-        wait_for(lambda: status_of(alive.id).state_text, 15, "the task to start")
-        deadline = time.monotonic() + 4.5
-        while time.monotonic() < deadline and not status_of(alive.id).is_finished:
-            assert reap_stale_user_tasks() == 0, "the heartbeat must keep a silent live task from being reaped"
-            time.sleep(0.3)
-        assert finished(alive.id, 10).state == "Succeeded"
-
-        doomed = tasks.sleeping_task.delay(user.id, "doomed", seconds=60)
-        wait_for(lambda: status_of(doomed.id).state_text, 15, "the task to start")
-        worker.kill()
-        killed_at = time.monotonic()
-        wait_for(lambda: reap_stale_user_tasks() or status_of(doomed.id).is_finished, 10, "the reaper")
-        assert 1.0 < time.monotonic() - killed_at < 6
-    status = status_of(doomed.id)
-    assert status.state == "Failed"
-    assert "stopped responding" in status.artifacts.get(name="Error").text
-    assert stops_sent(doomed.id) == ["Failed"]

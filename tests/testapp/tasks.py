@@ -119,6 +119,16 @@ def paced_counting_task(self: Any, user_id: int, argument: str, step_seconds: fl
 
 
 @shared_task(base=StepTask, bind=True)
+def counting_in_process_task(self: Any, user_id: int, argument: str, step_seconds: float = 0.05, **kwargs: Any) -> str:
+    """Counts its steps slowly; its progress text names the process running it, to kill it mid-count."""
+    self.status.set_state(f"Counting in process {os.getpid()}")
+    for _ in range(self.status.total_steps):
+        time.sleep(step_seconds)
+        self.status.increment_completed_steps()
+    return argument
+
+
+@shared_task(base=StepTask, bind=True)
 def quietly_canceled_task(self: Any, user_id: int, argument: str, **kwargs: Any) -> str:
     """Is canceled while running, notices it, still counts two steps and returns normally."""
     UserTaskStatus.objects.get(pk=self.status.pk).cancel()
