@@ -100,6 +100,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # task opens a new one; reused, it is checked once per task (CONN_MAX_AGE, CONN_HEALTH_CHECKS above).
 CELERY_DB_REUSE_MAX = 1000
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# kombu's Redis transport, fixed: Celery 5.7's worker exited when Redis restarted under a task
+# (docs/operations.md, "Broker restarts"). Only for redis:// URLs: it would replace any other scheme's.
+CELERY_BROKER_TRANSPORT = (
+    "user_tasks_graphql.kombu_redis:Transport" if CELERY_BROKER_URL.startswith("redis://") else None
+)
 CELERY_BEAT_SCHEDULE = {
     "purge-old-user-tasks": {
         "task": "user_tasks_graphql.purge_old_user_tasks",
