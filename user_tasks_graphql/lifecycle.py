@@ -205,10 +205,12 @@ class StatusLifecycle:
         """
         if type(steps) is not int or steps < 0:
             self._check_steps(steps)
-        buffer = self.progress_buffer()
+        buffer = self.__dict__.get("_progress") or self.progress_buffer()
         with buffer.lock:
             self.completed_steps += steps
-            write_now, first_waiting = buffer.add(steps, transaction.get_connection().in_atomic_block)
+            write_now, first_waiting = buffer.add(steps)
+            if first_waiting:  # earlier steps were written by then: no write of the row waits behind them
+                buffer.in_transaction = transaction.get_connection().in_atomic_block
             if write_now:
                 self.flush_progress()
         if first_waiting and not write_now:

@@ -54,13 +54,12 @@ class ProgressBuffer:
             due, self.start_due = self.start_due, None
             return due is not None
 
-    def add(self, steps: int, in_transaction: bool = False) -> tuple[bool, bool]:
-        """Count ``steps``: (write now, first steps waiting since the last write)."""
-        with self.lock:
-            first = self.pending == 0
-            self.pending += steps
-            self.in_transaction = in_transaction
-            return time.monotonic() - self.last_flush >= self.interval, first
+    def add(self, steps: int) -> tuple[bool, bool]:
+        """Count ``steps``: (write now, first steps waiting since the last write). The caller holds
+        ``lock`` (the status's increment, which changes its own count in the same turn)."""
+        first = self.pending == 0
+        self.pending += steps
+        return time.monotonic() - self.last_flush >= self.interval, first
 
     def take(self) -> int:
         with self.lock:
