@@ -114,61 +114,42 @@ def check(scenario: Scenario, parent: UserTaskStatus, status: UserTaskStatus, wh
         assert status.completed_steps == row.completed_steps, f"the task's own count, {where}"
 
 
-def flusher_cuts_in(user: Any, monkeypatch: Any, scenario: Scenario, index: int) -> Points:
-    """The task pauses at its ``index``-th point while the flusher flushes."""
+def interleave(user: Any, monkeypatch: Any, scenario: Scenario, paused: str, index: int) -> Points:
+    """Pause ``paused`` (the task or the flusher) at its ``index``-th point and run the other thread
+    until it finishes or waits for the status's lock; then let both finish and check the rows."""
     points = Points()
     instrument(monkeypatch, points)
     parent, status, lock = prepare(user, scenario)
+    actions = {"task": lambda: scenario.after(status), "flusher": status.flush_progress}
+    other = "flusher" if paused == "task" else "task"
     errors: list[BaseException] = []
-    flusher: list[threading.Thread] = []
+    started: list[threading.Thread] = []
 
-    def cut_in() -> None:
-        flusher.append(in_thread("flusher", points, status.flush_progress, errors))
-        lock.wait_until_done_or_waiting(flusher[0])
+    def run_other() -> None:
+        started.append(in_thread(other, points, actions[other], errors))
+        lock.wait_until_done_or_waiting(started[0])
 
-    points.pause("task", index, cut_in)
-    with points.role("task"):
-        scenario.after(status)
-    for thread in flusher:
-        thread.join()
+    points.pause(paused, index, run_other)
+    in_thread(paused, points, actions[paused], errors).join()
+    if not started:  # fewer points than ``index``: the other runs after it
+        started.append(in_thread(other, points, actions[other], errors))
+    started[0].join()
     assert not errors, errors
-    check(scenario, parent, status, f"flusher cut in: {points.paused_at}")
-    return points
-
-
-def task_goes_on(user: Any, monkeypatch: Any, scenario: Scenario, index: int) -> Points:
-    """The flusher pauses at its ``index``-th point while the task goes on."""
-    points = Points()
-    instrument(monkeypatch, points)
-    parent, status, lock = prepare(user, scenario)
-    errors: list[BaseException] = []
-    task: list[threading.Thread] = []
-
-    def go_on() -> None:
-        task.append(in_thread("task", points, lambda: scenario.after(status), errors))
-        lock.wait_until_done_or_waiting(task[0])
-
-    points.pause("flusher", index, go_on)
-    in_thread("flusher", points, status.flush_progress, errors).join()
-    if not task:  # the flusher had fewer points: the task goes on after it
-        task.append(in_thread("task", points, lambda: scenario.after(status), errors))
-    task[0].join()
-    assert not errors, errors
-    check(scenario, parent, status, f"task went on: {points.paused_at or 'after the flusher'}")
+    check(scenario, parent, status, f"{other} ran with {points.paused_at or f'{paused} done'}")
     return points
 
 
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_the_flusher_cutting_in_at_every_point_of_the_task(user: Any, monkeypatch: Any, name: str):
     index = 0
-    while index < len(flusher_cuts_in(user, monkeypatch, SCENARIOS[name], index).seen["task"]):
+    while index < len(interleave(user, monkeypatch, SCENARIOS[name], "task", index).seen["task"]):
         index += 1
 
 
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_the_task_going_on_at_every_point_of_the_flusher(user: Any, monkeypatch: Any, name: str):
     index = 0
-    while index < len(task_goes_on(user, monkeypatch, SCENARIOS[name], index).seen.get("flusher", [])):
+    while index < len(interleave(user, monkeypatch, SCENARIOS[name], "flusher", index).seen["flusher"]):
         index += 1
 
 
