@@ -26,7 +26,6 @@ from tests.integration.conftest import (
     PrivateRedis,
     Server,
     Worker,
-    broker,  # noqa: F401  (start_worker needs it; the reliability conftest lacks it)
     session_cookie,
     wait_for,
 )
