@@ -5,7 +5,7 @@
 REV (a commit, tag or branch) is checked out into a temporary git worktree; each round runs
 ``bench/run.py`` there, then here, with the same options, so both see the same machine. Every
 table row the two runs share is printed with its first figure before and after, the median over
-the rounds, and after / before.
+the rounds, and after / before (a time: lower is better; a rate such as tasks/s: higher).
 """
 
 from __future__ import annotations
@@ -20,20 +20,25 @@ from collections import defaultdict
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-ROW = re.compile(r"^\|\s*(?P<label>[^|]*?)\s*\|\s*(?P<first>[\d,.]+)\s*[|%x]")
+NUMBER = re.compile(r"^[\d,]*\.?\d+$")
 
 
 def first_figures(output: str) -> dict[str, float]:
-    """Each table row's first figure, by its label (prefixed by the table's heading)."""
+    """Each table row's first figure after its label cells, by its label (prefixed by the table's
+    heading): a row's label is every cell before its first number but the first cell."""
     figures: dict[str, float] = {}
     heading = ""
     for line in output.splitlines():
         if line.startswith("#"):
             heading = line.lstrip("# ").split(":")[0]
             continue
-        match = ROW.match(line)
-        if match:
-            figures[f"{heading}: {match['label']}"] = float(match["first"].replace(",", ""))
+        if not line.startswith("|") or line.startswith("|---"):
+            continue
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        numbers = [index for index, cell in enumerate(cells) if index and NUMBER.match(cell)]
+        if numbers:
+            label = " / ".join(cells[: numbers[0]])
+            figures[f"{heading}: {label}"] = float(cells[numbers[0]].replace(",", ""))
     return figures
 
 

@@ -117,6 +117,22 @@ def _finish_sql(model: type[UserTaskStatus], alias: str, with_steps: bool) -> st
 
 
 @functools.cache
+def _add_steps_sql(model: type[UserTaskStatus], alias: str, field: str) -> str:
+    """``field`` plus steps on a row and its ancestors, while that row is active in a given attempt
+    (as ``StatusLifecycle._add_steps`` does), returning each changed row."""
+    quote = connections[alias].ops.quote_name
+    column = _quoted_columns(model, alias)
+    table = quote(model._meta.db_table)
+    active = ", ".join(["%s"] * len(_ACTIVE))
+    return (
+        f"UPDATE {table} SET {column[field]} = {column[field]} + %s, {column['modified']} = %s, "
+        f"{column['seq']} = {column['seq']} + 1 WHERE {column['id']} = ANY(%s) AND EXISTS (SELECT 1 FROM {table} own "
+        f"WHERE own.{column['id']} = %s AND own.{column['attempts']} = %s AND own.{column['state']} IN ({active}))"
+        f"{returning_clause(quote)}"
+    )
+
+
+@functools.cache
 def _find_sql(model: type[UserTaskStatus], alias: str) -> str:
     """Every column of the row of a task id."""
     column = _quoted_columns(model, alias)
@@ -173,3 +189,15 @@ def finish(model: type[UserTaskStatus], pk: int, state: str, add_steps: int | No
     return events_from_rows(
         returning_rows(connection, _finish_sql(model, connection.alias, add_steps is not None), params)
     )
+
+
+def add_steps(
+    model: type[UserTaskStatus], field: str, steps: int, pk: int, ancestors: list[int], attempts: int
+) -> list[dict[str, Any]] | None:
+    """Add ``steps`` to ``field`` of row ``pk`` and its ``ancestors`` while that row is active in
+    attempt ``attempts``: the events of the changed rows. None when this path does not apply."""
+    connection = _usable_connection(model)
+    if connection is None:
+        return None
+    params: list[Any] = [steps, timezone.now(), [pk, *ancestors], pk, attempts, *_ACTIVE]
+    return events_from_rows(returning_rows(connection, _add_steps_sql(model, connection.alias, field), params))

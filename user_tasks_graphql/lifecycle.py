@@ -181,9 +181,12 @@ class StatusLifecycle:
         started: a finished row, or one another attempt took over, keeps its steps."""
         if steps:
             ids = [self.pk, *self._ancestor_ids()]
-            current = self._rows().filter(pk=self.pk, attempts=self.attempts, state__in=ACTIVE_STATES)
-            rows = self._rows().filter(Exists(current), pk__in=ids)
-            _, events = self._write(rows, **{field: F(field) + steps})
+            model = type(self)
+            events = hot_writes.add_steps(model, field, steps, self.pk, ids[1:], self.attempts)  # type: ignore[arg-type]
+            if events is None:
+                current = self._rows().filter(pk=self.pk, attempts=self.attempts, state__in=ACTIVE_STATES)
+                rows = self._rows().filter(Exists(current), pk__in=ids)
+                _, events = self._write(rows, **{field: F(field) + steps})
             self._sync(ids, events)
 
     def _raise_if_canceled(self) -> None:
