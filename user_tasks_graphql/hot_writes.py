@@ -20,13 +20,12 @@ from django.utils import timezone
 
 from . import conf
 from .events import FIELDS, event_from_values, events_from_rows, returning_clause
-from .states import ACTIVE_STATES, UserTaskState
+from .states import ACTIVE_STATES, WAITING_STATES, UserTaskState
 
 if TYPE_CHECKING:
     from .models import UserTaskStatus
 
 _ACTIVE = tuple(sorted(ACTIVE_STATES))
-_WAITING = (UserTaskState.PENDING, UserTaskState.RETRYING)
 
 
 def returning_connection(alias: str) -> BaseDatabaseWrapper | None:
@@ -106,7 +105,7 @@ def _start_sql(model: type[UserTaskStatus], alias: str) -> str:
     """In Progress for the waiting row of a task id, returning every column and the parent's uuid
     (a running row, delivered again, begins a new attempt through ``StatusLifecycle.start``)."""
     changes = "{state} = %s, {state_text} = %s"
-    return _update_sql(model, alias, changes, "task_id", len(_WAITING), _columns(model))
+    return _update_sql(model, alias, changes, "task_id", len(WAITING_STATES), _columns(model))
 
 
 @functools.cache
@@ -164,7 +163,7 @@ def start_by_task_id(model: type[UserTaskStatus], task_id: str) -> tuple[UserTas
     connection = _usable_connection(model)
     if connection is None:
         return None
-    params: list[Any] = [UserTaskState.IN_PROGRESS, "", timezone.now(), task_id, *_WAITING]
+    params: list[Any] = [UserTaskState.IN_PROGRESS, "", timezone.now(), task_id, *WAITING_STATES]
     rows = returning_rows(connection, _start_sql(model, connection.alias), params)
     if not rows:
         return None

@@ -26,7 +26,7 @@ from .events import events_from_rows, load_events, returning_clause
 from .exceptions import TaskCanceledException
 from .progress import ProgressBuffer, flusher
 from .publish import publish_events
-from .states import ACTIVE_STATES, FINISHED_STATES, UserTaskState
+from .states import ACTIVE_STATES, FINISHED_STATES, WAITING_STATES, UserTaskState
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MAX_STATE_TEXT = 255
-_WAITING = (UserTaskState.PENDING, UserTaskState.RETRYING)
 _SYNCED = ("state", "state_text", "completed_steps", "total_steps", "attempts", "name", "modified", "seq")
 
 
@@ -212,7 +211,7 @@ class StatusLifecycle:
         with buffer.lock:
             self.completed_steps += steps
             write_now, first_waiting = buffer.add(steps)
-            if first_waiting:  # earlier steps were written by then: no write of the row waits behind them
+            if first_waiting:  # a write of the row in the task's transaction took the earlier ones with it
                 buffer.in_transaction = transaction.get_connection().in_atomic_block
             if write_now:
                 self.flush_progress()
@@ -271,7 +270,7 @@ class StatusLifecycle:
     def _write_start(self) -> None:
         """A waiting row goes In Progress; a running one (redelivered) begins a new attempt."""
         started, events = self._write(
-            self._rows().filter(pk=self.pk, state__in=_WAITING), state=UserTaskState.IN_PROGRESS, state_text=""
+            self._rows().filter(pk=self.pk, state__in=WAITING_STATES), state=UserTaskState.IN_PROGRESS, state_text=""
         )
         restarted = not started and not self.is_container and self._begin_attempt(UserTaskState.IN_PROGRESS)
         self._started(bool(started) or restarted, events, self._ancestor_ids() if restarted else [])
@@ -324,11 +323,11 @@ class StatusLifecycle:
         touched = list(touched)
         if started and self.parent_id is not None:
             waiting = list(
-                self._rows().filter(pk__in=self._ancestor_ids(), state__in=_WAITING).values_list("pk", flat=True)
+                self._rows().filter(pk__in=self._ancestor_ids(), state__in=WAITING_STATES).values_list("pk", flat=True)
             )
             if waiting:
                 _, ancestors = self._write(
-                    self._rows().filter(pk__in=waiting, state__in=_WAITING),
+                    self._rows().filter(pk__in=waiting, state__in=WAITING_STATES),
                     state=UserTaskState.IN_PROGRESS,
                     state_text="",
                 )
@@ -366,7 +365,7 @@ class StatusLifecycle:
             _, events = self._write(
                 self._rows().filter(pk__in=targets, state__in=ACTIVE_STATES),
                 state_text=text,
-                state=Case(When(state__in=_WAITING, then=Value(UserTaskState.IN_PROGRESS)), default=F("state")),
+                state=Case(When(state__in=WAITING_STATES, then=Value(UserTaskState.IN_PROGRESS)), default=F("state")),
             )
             self._sync(targets, events)
         self._raise_if_canceled()
@@ -449,7 +448,7 @@ class StatusLifecycle:
                 child.cancel(revoke=revoke)
         with self._lock():
             self.refresh_from_db(fields=["state"])  # type: ignore[attr-defined]
-            waiting = not self.is_container and self.state in _WAITING
+            waiting = not self.is_container and self.state in WAITING_STATES
             canceled, events = self._finish(self.pk, UserTaskState.CANCELED)
             if canceled and waiting and revoke:
                 task_id = self.task_id

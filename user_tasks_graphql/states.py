@@ -19,3 +19,5 @@ FINISHED_STATES = frozenset({UserTaskState.SUCCEEDED, UserTaskState.FAILED, User
 STATE_BY_VALUE: dict[str, UserTaskState] = {state.value: state for state in UserTaskState}
 """A dict lookup: building the enum from a value is slow on the hot path of live events."""
 ACTIVE_STATES = frozenset(set(UserTaskState) - FINISHED_STATES)
+WAITING_STATES = (UserTaskState.PENDING, UserTaskState.RETRYING)
+"""Published and not running: what a worker's start moves to In Progress."""
