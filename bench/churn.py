@@ -103,7 +103,7 @@ def _churn(url: str, headers: dict[str, str], status_uuid: str, seconds: float) 
 
 def _run(kind: str, producer: Producer, owner: int, cookie: str, seconds: float, warmup: float,
          settle: float) -> Outcome:  # fmt: skip
-    from user_tasks_graphql.events import status_group
+    from user_tasks_graphql.live.groups import status_group
 
     prefix = os.environ.get("CHANNEL_LAYER_PREFIX", "asgi")
     port = free_port()

@@ -345,10 +345,11 @@ def _stream(pk: int, rate: float, seconds: float, first_seq: int, failures: _Cou
     Each call waits until its event is sent (a task's publish does not), so that every event reaches
     the server and the rate is the layer's, not the publisher's queue's. Stops after ``seconds`` or
     once ``halt`` is set."""
-    from user_tasks_graphql.events import load_events
-    from user_tasks_graphql.publish import publish_events, publisher
+    from user_tasks_graphql.core.events import load_events
+    from user_tasks_graphql.live.publisher import publish_events, publisher
+    from user_tasks_graphql.models import UserTaskStatus
 
-    base = load_events([pk])[0]
+    base = load_events(UserTaskStatus, [pk])[0]
     calls: list[float] = []
     behind = 0.0
     seq = first_seq - 1
@@ -375,10 +376,11 @@ def _stream(pk: int, rate: float, seconds: float, first_seq: int, failures: _Cou
 
 def _finish(pk: int, seq: int, steps: int) -> dict[str, Any]:
     """The task's success (completed_steps = ``steps``): every subscription sends it and completes."""
-    from user_tasks_graphql.events import load_events
-    from user_tasks_graphql.publish import publish_events
+    from user_tasks_graphql.core.events import load_events
+    from user_tasks_graphql.live.publisher import publish_events
+    from user_tasks_graphql.models import UserTaskStatus
 
-    event = {**load_events([pk])[0], "seq": seq, "completed_steps": steps, "state": "Succeeded",
+    event = {**load_events(UserTaskStatus, [pk])[0], "seq": seq, "completed_steps": steps, "state": "Succeeded",
              "modified": datetime.now(UTC).isoformat()}  # fmt: skip
     publish_events([event])
     return {"seq": seq}
@@ -407,7 +409,7 @@ def producer_main(env: dict[str, str], commands: Any, replies: Any, halt: Any) -
 
     django.setup()
     failures = _Count()
-    logging.getLogger("user_tasks_graphql.publish").addHandler(failures)
+    logging.getLogger("user_tasks_graphql.live.publisher").addHandler(failures)
     handlers: dict[str, Callable[..., dict[str, Any]]] = {
         "stream": lambda **kw: _stream(failures=failures, halt=halt, **kw),
         "finish": _finish,

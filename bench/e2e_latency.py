@@ -71,8 +71,9 @@ def _percentiles(name: str, samples: list[float]) -> Timing:
 
 
 def _ours(subscribers: int, rate: float, seconds: float, processes: int = 4) -> tuple[list[Timing], str]:
+    from user_tasks_graphql.core import progress
     from user_tasks_graphql.models import UserTaskStatus
-    from user_tasks_graphql.progress import flusher
+    from user_tasks_graphql.worker.flusher import flusher
 
     port = free_port()
     server = start_server(port)
@@ -95,7 +96,9 @@ def _ours(subscribers: int, rate: float, seconds: float, processes: int = 4) -> 
             workers.append(worker)
         for _ in workers:  # every snapshot arrived: all are listening
             assert results.get(timeout=60) == "ready"
-        flusher.enabled = True  # as in a Celery worker: steps left waiting are written on time
+        progress.install_background_writer(
+            flusher.watch
+        )  # as in a Celery worker: steps left waiting are written on time
         increments: list[float] = []
         started = time.monotonic()
         for step in range(updates):

@@ -251,7 +251,7 @@ def run(quick: bool = False) -> str:
         f"baseline's publisher keeps at most {WINDOW} messages beyond its slowest subscriber (else Redis would buffer "
         "without bound), so its latency is a wait behind up to that many messages, not a bare round trip. Server "
         "CPU is its CPU seconds per wall second while publishing (100% = one core). The events were published "
-        "straight through `user_tasks_graphql.publish.publish_events`, not written to the database first: "
+        "straight through `user_tasks_graphql.live.publisher.publish_events`, not written to the database first: "
         "`increment_completed_steps()` with `USER_TASKS_PROGRESS_INTERVAL = 0` managed "
         f"{database['core']:,.0f} writes/s (core layer) and {database['pubsub']:,.0f} writes/s (pub/sub) in the "
         "same publisher process (an UPDATE, a SELECT and a publish each), against "

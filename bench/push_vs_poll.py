@@ -720,7 +720,8 @@ def run(quick: bool = False) -> str:
     from django.contrib.auth import get_user_model
 
     from bench.servers import session_cookie
-    from user_tasks_graphql.progress import flusher
+    from user_tasks_graphql.core import progress
+    from user_tasks_graphql.worker.flusher import flusher
 
     window = 3.0 if quick else 15.0
     sizes = [100] if quick else [100, 1_000]
@@ -731,14 +732,13 @@ def run(quick: bool = False) -> str:
     user = get_user_model().objects.get(username=username)
     began = time.monotonic()
     cells: list[Cell] = []
-    enabled = flusher.enabled
-    flusher.enabled = True  # as in a Celery worker: steps left waiting are written on time
+    progress.install_background_writer(flusher.watch)  # as in a Celery worker: steps left waiting are written on time
     try:
         for clients in sizes:
             for make in SYSTEMS:
                 cells.append(_cell(make, clients, window, user, cookie))
     finally:
-        flusher.enabled = enabled
+        progress.install_background_writer(None)
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     layer = settings.CHANNEL_LAYERS["default"]["BACKEND"].rsplit(".", 1)[-1]
     return "\n".join([

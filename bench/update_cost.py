@@ -45,7 +45,7 @@ def _theirs(user: Any, parent: Any = None, kind: str | None = None) -> Any:
 def per_call(user: Any, repeat: int) -> str:
     from user_tasks.models import UserTaskStatus as AnchorStatus
 
-    from user_tasks_graphql.events import load_events
+    from user_tasks_graphql.core.events import load_events
     from user_tasks_graphql.models import UserTaskStatus
 
     settings.USER_TASKS_PROGRESS_INTERVAL = 0
@@ -55,9 +55,9 @@ def per_call(user: Any, repeat: int) -> str:
     anchor_child = _theirs(user, parent=_theirs(user, parent=anchor_chord, kind="group"))
     rows = UserTaskStatus.objects.filter(pk=standalone.pk)
     client = redis.Redis.from_url(redis_url())
-    payload = json.dumps(load_events([standalone.pk])[0]).encode()
+    payload = json.dumps(load_events(UserTaskStatus, [standalone.pk])[0]).encode()
     layer = get_channel_layer()
-    event = load_events([standalone.pk])[0]
+    event = load_events(UserTaskStatus, [standalone.pk])[0]
 
     def floor() -> None:
         rows.update(completed_steps=F("completed_steps") + 1)

@@ -103,7 +103,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 # kombu's Redis transport, fixed: Celery 5.7's worker exited when Redis restarted under a task
 # (docs/operations.md, "Broker restarts"). Only for redis:// URLs: it would replace any other scheme's.
 CELERY_BROKER_TRANSPORT = (
-    "user_tasks_graphql.kombu_redis:Transport" if CELERY_BROKER_URL.startswith("redis://") else None
+    "user_tasks_graphql.adapters.kombu_redis:Transport" if CELERY_BROKER_URL.startswith("redis://") else None
 )
 CELERY_BEAT_SCHEDULE = {
     "purge-old-user-tasks": {

@@ -16,7 +16,7 @@ CELERY_BROKER_URL = os.environ.get("TEST_CELERY_BROKER_URL", "memory://")
 CELERY_RESULT_BACKEND = os.environ.get("TEST_CELERY_RESULT_BACKEND", "cache+memory://")
 # as in the example site (docs/operations.md, "Broker restarts"), for the URL chosen here
 CELERY_BROKER_TRANSPORT = (
-    "user_tasks_graphql.kombu_redis:Transport" if CELERY_BROKER_URL.startswith("redis://") else None
+    "user_tasks_graphql.adapters.kombu_redis:Transport" if CELERY_BROKER_URL.startswith("redis://") else None
 )
 CELERY_TASK_ALWAYS_EAGER = False
 

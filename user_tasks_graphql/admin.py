@@ -6,7 +6,8 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from .models import UserTaskArtifact, UserTaskStatus
+from .core.models import UserTaskArtifact, UserTaskStatus
+from .core.permissions import CANCEL_STATUS
 
 
 @admin.register(UserTaskStatus)
@@ -29,7 +30,7 @@ class UserTaskStatusAdmin(admin.ModelAdmin):
         self.message_user(request, f"Canceled {count} task(s).", messages.SUCCESS)
 
     def has_cancel_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("user_tasks_graphql.cancel_usertaskstatus")
+        return request.user.has_perm(CANCEL_STATUS)
 
 
 @admin.register(UserTaskArtifact)

@@ -1,4 +1,4 @@
-"""Django app config: connects the Celery signal handlers once the models are ready."""
+"""Django app config: once the models are ready, each side hooks on to the core."""
 
 from django.apps import AppConfig
 
@@ -10,4 +10,8 @@ class UserTasksGraphQLConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks, receivers, signals  # noqa: F401  (registers checks, connects handlers)
+        # registers the system checks, the model receivers, the live side's publisher and the
+        # worker side's Celery signal handlers (Django: import them once the models are ready)
+        from .core import checks, receivers  # noqa: F401
+        from .live import publisher  # noqa: F401
+        from .worker import signals  # noqa: F401

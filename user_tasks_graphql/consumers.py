@@ -17,7 +17,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import Bas
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.types.unset import UNSET
 
-from .publish import publisher
+from .live.publisher import publisher
 from .schema.errors import BAD_USER_INPUT
 
 logger = logging.getLogger(__name__)
@@ -110,7 +110,7 @@ class UserTasksConsumer(GraphQLWSConsumer):
     raising ``PermissionError`` refuses the connection (close code 4403).
 
     The socket has no channel-layer channel of its own: its subscriptions receive events through
-    the process's hub (``user_tasks_graphql.hub``), so a layer outage never closes sockets."""
+    the process's hub (``user_tasks_graphql.live.hub``), so a layer outage never closes sockets."""
 
     channel_layer_alias = "user_tasks_graphql.no-layer-per-socket"
     graphql_transport_ws_handler_class = TransportWSHandler

@@ -1,9 +1,5 @@
 """Exceptions a task author may see."""
 
+from .core.exceptions import TaskCanceledException
 
-class TaskCanceledException(RuntimeError):
-    """Raised inside a running task when it notices that its status was canceled.
-
-    The task stops at its next ``start()``, ``increment_completed_steps()`` or ``set_state()`` call
-    (cooperative cancellation); the status stays Canceled.
-    """
+__all__ = ["TaskCanceledException"]

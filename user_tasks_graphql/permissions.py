@@ -1,74 +1,23 @@
-"""Who may see, cancel and delete which statuses and artifacts.
+"""Who may see and act on which statuses; ``OwnerPermissionBackend`` is named in settings by this path."""
 
-Visibility (which rows a viewer can find at all) is a queryset filter: owners see their own rows,
-superusers all, and ``USER_TASKS_VISIBLE_STATUSES`` may widen it. Acting on a visible row goes
-through Django's permission API (``user.has_perm(perm, obj)``), so a project can plug in
-django-rules or its own backend; ``OwnerPermissionBackend`` grants the default owner rules.
-"""
+from .core.permissions import (
+    CANCEL_STATUS,
+    DELETE_STATUS,
+    VIEW_ARTIFACT,
+    VIEW_STATUS,
+    OwnerPermissionBackend,
+    can,
+    visible_artifacts,
+    visible_statuses,
+)
 
-from __future__ import annotations
-
-from typing import Any
-
-from django.conf import settings
-from django.db.models import QuerySet
-from django.utils.module_loading import import_string
-
-from .models import UserTaskArtifact, UserTaskStatus
-
-VIEW_STATUS = "user_tasks_graphql.view_usertaskstatus"
-CANCEL_STATUS = "user_tasks_graphql.cancel_usertaskstatus"
-DELETE_STATUS = "user_tasks_graphql.delete_usertaskstatus"
-VIEW_ARTIFACT = "user_tasks_graphql.view_usertaskartifact"
-
-OWNER_STATUS_PERMISSIONS = frozenset({VIEW_STATUS, CANCEL_STATUS, DELETE_STATUS})
-OWNER_ARTIFACT_PERMISSIONS = frozenset({VIEW_ARTIFACT})
-
-
-class OwnerPermissionBackend:
-    """Grants a task's owner view, cancel and delete on it, and view on its artifacts.
-
-    Add ``"user_tasks_graphql.permissions.OwnerPermissionBackend"`` to
-    ``AUTHENTICATION_BACKENDS`` (after ``ModelBackend``, which already grants superusers all).
-    """
-
-    def authenticate(self, request: Any, **credentials: Any) -> None:
-        return None
-
-    def has_perm(self, user_obj: Any, perm: str, obj: Any = None) -> bool:
-        if obj is None or not getattr(user_obj, "is_active", False) or not user_obj.is_authenticated:
-            return False
-        if isinstance(obj, UserTaskStatus):
-            return perm in OWNER_STATUS_PERMISSIONS and obj.user_id == user_obj.pk
-        if isinstance(obj, UserTaskArtifact):
-            return perm in OWNER_ARTIFACT_PERMISSIONS and obj.status.user_id == user_obj.pk
-        return False
-
-
-def _widen(user: Any, queryset: QuerySet[UserTaskStatus]) -> QuerySet[UserTaskStatus]:
-    path = getattr(settings, "USER_TASKS_VISIBLE_STATUSES", None)
-    if not path:
-        return queryset.none()
-    widened: QuerySet[UserTaskStatus] = import_string(path)(user, queryset)
-    return widened
-
-
-def visible_statuses(user: Any) -> QuerySet[UserTaskStatus]:
-    """The statuses ``user`` can find: their own, all for superusers, plus the project's rule."""
-    everything = UserTaskStatus.objects.all()
-    if not getattr(user, "is_authenticated", False) or not user.is_active:
-        return everything.none()
-    if user.is_superuser:
-        return everything
-    extra = _widen(user, everything)
-    if extra.query.is_empty():
-        return everything.filter(user=user)
-    return everything.filter(user=user) | extra
-
-
-def visible_artifacts(user: Any) -> QuerySet[UserTaskArtifact]:
-    return UserTaskArtifact.objects.filter(status__in=visible_statuses(user).values("pk"))
-
-
-def can(user: Any, perm: str, obj: Any) -> bool:
-    return bool(user.has_perm(perm, obj))
+__all__ = [
+    "CANCEL_STATUS",
+    "DELETE_STATUS",
+    "VIEW_ARTIFACT",
+    "VIEW_STATUS",
+    "OwnerPermissionBackend",
+    "can",
+    "visible_artifacts",
+    "visible_statuses",
+]

@@ -15,7 +15,7 @@ from django.http.response import HttpResponseBase
 from django.views.csrf import csrf_failure as django_csrf_failure
 from strawberry.django.views import AsyncGraphQLView
 
-from .permissions import VIEW_ARTIFACT, can, visible_artifacts
+from .core.permissions import find_artifact
 from .schema.limits import introspection_allowed
 
 
@@ -40,8 +40,8 @@ def artifact_file(request: HttpRequest, uuid: uuid.UUID) -> HttpResponseBase:
     user = request.user
     if not user.is_authenticated:
         return HttpResponseForbidden("Log in to download task artifacts.")
-    artifact = visible_artifacts(user).select_related("status").filter(uuid=uuid).first()
-    if artifact is None or not artifact.file or not artifact.file.name or not can(user, VIEW_ARTIFACT, artifact):
+    artifact = find_artifact(user, uuid)
+    if artifact is None or not artifact.file or not artifact.file.name:
         raise Http404("No such artifact file.")
     return FileResponse(artifact.file.open("rb"), as_attachment=True, filename=os.path.basename(artifact.file.name))
 

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from channels.layers import get_channel_layer
 
-from user_tasks_graphql.events import ALL_GROUP, EVENT_TYPE, groups_for, status_group, user_group
-from user_tasks_graphql.publish import Publisher
-from user_tasks_graphql.sending import PubSubPipeline
+from user_tasks_graphql.core.events import EVENT_TYPE
+from user_tasks_graphql.live.groups import ALL_GROUP, groups_for, status_group, user_group
+from user_tasks_graphql.live.publisher import Publisher
+from user_tasks_graphql.live.sending import PubSubPipeline
 
 pytestmark = [pytest.mark.integration]
 

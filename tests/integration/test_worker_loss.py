@@ -13,7 +13,7 @@ import pytest
 from celery import group
 
 from tests.testapp import tasks
-from user_tasks_graphql.maintenance import reap_stale_user_tasks
+from user_tasks_graphql.core.maintenance import reap_stale_user_tasks
 from user_tasks_graphql.models import UserTaskStatus
 
 from .brokers import BROKERS

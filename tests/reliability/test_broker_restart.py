@@ -31,7 +31,7 @@ from tests.integration.conftest import (
 )
 from tests.reliability.wsclient import Socket
 from tests.testapp import tasks
-from user_tasks_graphql import kombu_redis as adapter
+from user_tasks_graphql.adapters import kombu_redis as adapter
 from user_tasks_graphql.models import UserTaskStatus
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]

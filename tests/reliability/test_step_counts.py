@@ -19,8 +19,8 @@ from django.db import transaction
 
 from tests.integration.conftest import Worker, wait_for
 from tests.testapp import tasks
+from user_tasks_graphql.core.states import FINISHED_STATES
 from user_tasks_graphql.models import UserTaskStatus
-from user_tasks_graphql.states import FINISHED_STATES
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from django.db import connections
 
-from user_tasks_graphql import hot_writes, lifecycle
-from user_tasks_graphql.progress import ProgressBuffer
+from user_tasks_graphql.core import writes
+from user_tasks_graphql.core.progress import ProgressBuffer
 
 TIMEOUT = 20.0
 
@@ -114,9 +114,8 @@ def instrument(monkeypatch: Any, points: Points) -> None:
 
     monkeypatch.setattr(ProgressBuffer, "take", after("take", ProgressBuffer.take))
     monkeypatch.setattr(ProgressBuffer, "take_start", after("take_start", ProgressBuffer.take_start))
-    monkeypatch.setattr(lifecycle.StatusLifecycle, "_write", before("write", lifecycle.StatusLifecycle._write))
-    monkeypatch.setattr(lifecycle, "write", before("orm write", lifecycle.write))
-    monkeypatch.setattr(hot_writes, "finish", before("finish", hot_writes.finish))
+    for name in ("update", "start", "finish", "add_steps", "rename", "show_text"):
+        monkeypatch.setattr(writes, name, before(name, getattr(writes, name)))
 
 
 def spy_on(status: Any) -> SpyLock:

@@ -7,7 +7,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import FileSystemStorage, InMemoryStorage, default_storage
 
-from user_tasks_graphql import conf
+from user_tasks_graphql.core import conf
 
 
 def test_defaults():
@@ -52,7 +52,7 @@ def test_heartbeat_must_be_well_inside_the_stale_window(settings: Any):
 
 
 def test_system_check_warns_without_the_owner_backend(settings: Any):
-    from user_tasks_graphql.checks import owner_backend_configured
+    from user_tasks_graphql.core.checks import owner_backend_configured
 
     assert owner_backend_configured() == []
     settings.AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
@@ -87,7 +87,7 @@ def test_a_synchronous_commit_that_is_not_a_boolean_is_refused(settings: Any, va
 
 
 def test_the_system_check_reports_each_bad_setting(settings: Any):
-    from user_tasks_graphql.checks import settings_valid
+    from user_tasks_graphql.core.checks import settings_valid
 
     assert settings_valid() == []
     settings.USER_TASKS_SYNCHRONOUS_COMMIT = "off"

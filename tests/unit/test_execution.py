@@ -9,8 +9,8 @@ from django.db import OperationalError, transaction
 
 from tests.testapp import tasks
 from tests.testapp.models import StoppedSignal
-from user_tasks_graphql import signals
 from user_tasks_graphql.models import UserTaskArtifact, UserTaskStatus
+from user_tasks_graphql.worker import signals
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -234,7 +234,7 @@ class TestLostConnection:
         self, user: Any, reconnects: list[bool], monkeypatch: pytest.MonkeyPatch
     ):
         """The worker heartbeat forgets the task when it ends, even if its start was written twice."""
-        from user_tasks_graphql.heartbeat import heartbeat
+        from user_tasks_graphql.worker.heartbeat import heartbeat
 
         result = tasks.step_task.delay(user.id, "Argument")
         self.break_once(monkeypatch, "In Progress")
@@ -286,7 +286,7 @@ class TestFinalWrite:
         def record(events: Any) -> None:
             published.extend((event["state"], event["completed_steps"]) for event in events)
 
-        monkeypatch.setattr("user_tasks_graphql.publish.publisher.publish", record)
+        monkeypatch.setattr("user_tasks_graphql.live.publisher.publisher.publish", record)
         tasks.counting_task.delay(user.id, "Argument", total_steps=5)
         assert published == [("Pending", 0), ("In Progress", 0), ("Succeeded", 5)]
 

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from user_tasks_graphql.heartbeat import Heartbeat
 from user_tasks_graphql.models import UserTaskStatus
+from user_tasks_graphql.worker.heartbeat import Heartbeat
 
 from .factories import make_status
 

@@ -4,9 +4,9 @@ from typing import Any
 
 import pytest
 
+from user_tasks_graphql.core.states import UserTaskState
 from user_tasks_graphql.exceptions import TaskCanceledException
 from user_tasks_graphql.models import UserTaskArtifact, UserTaskStatus
-from user_tasks_graphql.states import UserTaskState
 
 from .factories import make_container, make_status, reload
 
@@ -22,7 +22,7 @@ def write_every_increment(settings: Any) -> None:
 @pytest.fixture
 def revoked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
-    monkeypatch.setattr("user_tasks_graphql.lifecycle.revoke_task", calls.append)
+    monkeypatch.setattr("user_tasks_graphql.worker.signals.revoke_task", calls.append)
     return calls
 
 

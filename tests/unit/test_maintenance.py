@@ -9,7 +9,7 @@ from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.utils import timezone
 
-from user_tasks_graphql.maintenance import purge_old_user_tasks, reap_stale_user_tasks
+from user_tasks_graphql.core.maintenance import purge_old_user_tasks, reap_stale_user_tasks
 from user_tasks_graphql.models import UserTaskArtifact, UserTaskStatus
 from user_tasks_graphql.tasks import purge_old_user_tasks as purge_task
 

@@ -1,6 +1,6 @@
 """Reading protocol 1 and 2 task messages into one shape."""
 
-from user_tasks_graphql.messages import parse_message
+from user_tasks_graphql.worker.messages import parse_message
 
 
 def test_protocol_2_reads_ids_from_headers_and_reverses_the_chain():

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from user_tasks_graphql.exceptions import TaskCanceledException
 from user_tasks_graphql.models import UserTaskStatus
-from user_tasks_graphql.progress import TrailingFlusher
+from user_tasks_graphql.worker.flusher import TrailingFlusher
 
 from .factories import make_container, make_status
 
@@ -118,7 +118,6 @@ def test_cancel_is_noticed_at_the_next_write(user: Any, settings: Any):
 def test_trailing_increments_are_written_by_the_worker_thread(user: Any, settings: Any):
     settings.USER_TASKS_PROGRESS_INTERVAL = 0.05
     flusher = TrailingFlusher()
-    flusher.enabled = True
     status = make_status(user, total_steps=100)
     status.increment_completed_steps()
     status.increment_completed_steps(2)
@@ -156,7 +155,7 @@ def test_success_writes_waiting_steps_in_the_same_final_event(user: Any, setting
         status.increment_completed_steps()  # the first is written at once, five wait in memory
     published: list[list[dict]] = []
     monkeypatch.setattr(
-        "user_tasks_graphql.lifecycle.publish_events", lambda events, **_: published.append(list(events))
+        "user_tasks_graphql.core.row.publish", lambda model, events, **_: published.append(list(events))
     )
     status.succeed()
     states = {event["id"]: (event["state"], event["completed_steps"]) for event in published[0]}
@@ -172,7 +171,6 @@ def test_steps_counted_in_the_tasks_transaction_are_left_to_the_task(user: Any, 
 
     settings.USER_TASKS_PROGRESS_INTERVAL = 0.02
     flusher = TrailingFlusher()
-    flusher.enabled = True
     status = make_status(user, total_steps=100)
     done = []
 

@@ -9,7 +9,7 @@ from django.db import transaction
 from example_site.celery import app as celery_app
 from tests.testapp import tasks
 from user_tasks_graphql.models import UserTaskStatus
-from user_tasks_graphql.signals import create_user_task
+from user_tasks_graphql.worker.signals import create_user_task
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from user_tasks_graphql import publish, sending
-from user_tasks_graphql.publish import Publisher
+from user_tasks_graphql.live import publisher as publish
+from user_tasks_graphql.live import sending
+from user_tasks_graphql.live.publisher import Publisher
 
 
 class FlakyLayer:
@@ -40,7 +41,7 @@ def event(key: str, seq: int) -> dict[str, Any]:
 def test_outage_is_logged_once_and_newest_events_are_sent_after(layer: FlakyLayer, settings: Any, caplog: Any):
     settings.USER_TASKS_PUBLISH_RETRY_AFTER = 0.2
     publisher = Publisher()
-    with caplog.at_level(logging.WARNING, logger="user_tasks_graphql.publish"):
+    with caplog.at_level(logging.WARNING, logger="user_tasks_graphql.live.publisher"):
         for seq in range(1, 51):
             publisher.publish([event("1", seq)])
         publisher.publish([event("2", 1)])

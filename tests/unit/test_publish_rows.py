@@ -8,9 +8,9 @@ from django.db import IntegrityError, connection
 from django.test.utils import CaptureQueriesContext
 
 from tests.testapp import tasks
-from user_tasks_graphql.events import load_events
+from user_tasks_graphql.core.events import load_events
 from user_tasks_graphql.models import UserTaskStatus
-from user_tasks_graphql.signals import create_user_task
+from user_tasks_graphql.worker.signals import create_user_task
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,10 +30,10 @@ def by_id(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def test_the_creation_event_is_the_row_as_the_database_has_it(user: Any, monkeypatch: pytest.MonkeyPatch):
     published: list[dict[str, Any]] = []
-    monkeypatch.setattr("user_tasks_graphql.publish.publisher.publish", published.extend)
+    monkeypatch.setattr("user_tasks_graphql.live.publisher.publisher.publish", published.extend)
     result = tasks.step_task.delay(user.id, "Argument")
     status = UserTaskStatus.objects.get(task_id=result.id)
-    assert published == load_events([status.pk])
+    assert published == load_events(UserTaskStatus, [status.pk])
     assert published[0]["state"] == "Pending"
     assert type(published[0]["state"]) is str
 
@@ -71,9 +71,9 @@ def test_a_canvas_announces_its_rows_as_committed(user: Any, monkeypatch: pytest
     from celery import chain
 
     published: list[dict[str, Any]] = []
-    monkeypatch.setattr("user_tasks_graphql.publish.publisher.publish", published.extend)
+    monkeypatch.setattr("user_tasks_graphql.live.publisher.publisher.publish", published.extend)
     chain(tasks.step_task.si(user.id, "a"), tasks.step_task.si(user.id, "b")).delay()
     rows = UserTaskStatus.objects.order_by("pk")
-    assert by_id(published) == by_id(load_events([row.pk for row in rows]))
+    assert by_id(published) == by_id(load_events(UserTaskStatus, [row.pk for row in rows]))
     container = rows.get(is_container=True)
     assert next(event for event in published if event["id"] == container.pk)["total_steps"] == 2

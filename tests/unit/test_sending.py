@@ -10,8 +10,8 @@ import redis.sentinel
 from channels.layers import InMemoryChannelLayer
 from channels_redis.pubsub import RedisPubSubChannelLayer
 
-from user_tasks_graphql.events import status_group
-from user_tasks_graphql.sending import PubSubPipeline, sync_pool
+from user_tasks_graphql.live.groups import status_group
+from user_tasks_graphql.live.sending import PubSubPipeline, sync_pool
 
 
 def test_only_the_pubsub_layer_gets_pipelines():

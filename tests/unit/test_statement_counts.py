@@ -4,12 +4,11 @@ from typing import Any
 
 import pytest
 from django.db import connection
-from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
 from tests.testapp.receivers import stops_unrecorded
-from user_tasks_graphql.events import load_events
-from user_tasks_graphql.lifecycle import write_returning
+from user_tasks_graphql.core import writes
+from user_tasks_graphql.core.events import load_events
 from user_tasks_graphql.models import UserTaskStatus
 
 from .factories import make_container, make_status
@@ -45,15 +44,14 @@ def test_a_task_starts_in_one_statement(user: Any):
 def test_the_events_an_update_returns_are_the_events_read_after(user: Any):
     parent = make_container(user, total_steps=5)
     status = make_status(user, parent=parent)
-    rows = UserTaskStatus.objects.filter(pk__in=[status.pk, parent.pk])
-    returned = write_returning(rows, name="renamed", completed_steps=F("completed_steps") + 2)
-    if not RETURNING:  # other databases write with ``write`` and read the rows after
-        assert returned is None
-        assert not rows.filter(name="renamed").exists()
+    written = writes.rename(UserTaskStatus, [status.pk, parent.pk], "renamed")
+    assert written.changed == 2
+    assert UserTaskStatus.objects.filter(pk__in=[status.pk, parent.pk], name="renamed").count() == 2
+    if not RETURNING:  # other databases write with the ORM, and the caller reads the rows after
+        assert written.events == []
         return
-    assert returned is not None
-    by_id = {event["id"]: event for event in load_events([status.pk, parent.pk])}
-    assert {event["id"]: event for event in returned} == by_id
+    by_id = {event["id"]: event for event in load_events(UserTaskStatus, [status.pk, parent.pk])}
+    assert {event["id"]: event for event in written.events} == by_id
     assert by_id[status.pk]["parent_uuid"] == str(parent.uuid)
 
 

@@ -63,7 +63,7 @@ SCENARIOS = {
     "success under the total": Scenario(increments(4), UserTaskStatus.succeed, ("Succeeded", 5, 1), 5),
     "success over the total": Scenario(increments(6), UserTaskStatus.succeed, ("Succeeded", 6, 1), 6),
     "deferred start": Scenario(
-        then(lambda s: s.defer_start(0), increments(2)),
+        then(lambda s: s.start(defer=1e-9), increments(2)),
         then(lambda s: s.set_state("half"), increments(2), UserTaskStatus.succeed),
         ("Succeeded", 5, 1),
         5,

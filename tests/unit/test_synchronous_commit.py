@@ -7,7 +7,7 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from user_tasks_graphql.hot_writes import ASYNC_COMMIT
+from user_tasks_graphql.core.writes import ASYNC_COMMIT
 from user_tasks_graphql.models import UserTaskStatus
 
 from .factories import make_status

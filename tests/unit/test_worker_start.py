@@ -12,11 +12,12 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from tests.testapp import tasks
-from user_tasks_graphql import signals
-from user_tasks_graphql.events import load_events
+from user_tasks_graphql.core import progress
+from user_tasks_graphql.core.events import load_events
 from user_tasks_graphql.exceptions import TaskCanceledException
 from user_tasks_graphql.models import UserTaskStatus
-from user_tasks_graphql.progress import flusher
+from user_tasks_graphql.worker import signals
+from user_tasks_graphql.worker.flusher import flusher
 
 from .factories import make_container, make_status, reload
 
@@ -27,7 +28,7 @@ ONE_STATEMENT = connection.vendor == "postgresql"
 @pytest.fixture
 def published(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
-    monkeypatch.setattr("user_tasks_graphql.lifecycle.publish_events", lambda sent, **_: events.extend(sent))
+    monkeypatch.setattr("user_tasks_graphql.core.row.publish", lambda model, sent, **_: events.extend(sent))
     return events
 
 
@@ -61,7 +62,7 @@ def test_the_started_status_is_the_row(user: Any, running: Any, published: list[
     assert fields(started) == fields(row)
     assert started.ancestors() == [(parent.pk, "celery.chain")]
     assert reload(parent).state == "In Progress", "a waiting ancestor starts with its first child"
-    by_id = {event["id"]: event for event in load_events([status.pk, parent.pk])}
+    by_id = {event["id"]: event for event in load_events(UserTaskStatus, [status.pk, parent.pk])}
     assert {event["id"]: event for event in published} == by_id, "one event per row, as read after"
 
 
@@ -99,7 +100,7 @@ def test_a_container_start_counts_no_attempt(user: Any, published: list[dict[str
 
 def test_a_canceled_task_stays_canceled(user: Any, running: Any, published: list[dict[str, Any]]):
     status = make_status(user, state="Canceled")
-    assert UserTaskStatus.start_task(status.task_id) is None
+    assert UserTaskStatus.start_task(status.task_id).state == "Canceled"
     started = running(status)._start_status()
     assert started.state == reload(status).state == "Canceled"
     assert reload(status).seq == status.seq, "nothing written"
@@ -120,8 +121,9 @@ def test_inside_a_transaction_the_orm_starts_it(user: Any, published: list[dict[
     """Its event waits for the commit, so the statement that returns it is not used."""
     status = make_status(user, state="Pending")
     with transaction.atomic():
-        assert UserTaskStatus.start_task(status.task_id) is None
-        assert reload(status).state == "Pending"
+        assert UserTaskStatus.start_task(status.task_id).state == "In Progress"
+        assert reload(status).state == "In Progress"
+        assert published == []
 
 
 def test_a_worker_starts_a_task_in_one_statement(user: Any, running: Any, published: list[dict[str, Any]]):
@@ -146,7 +148,7 @@ class TestDeferredStart:
     @pytest.fixture(autouse=True)
     def deferring(self, settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
         settings.USER_TASKS_START_DELAY = self.DELAY
-        monkeypatch.setattr(flusher, "enabled", True)
+        monkeypatch.setattr(progress, "_background_writer", flusher.watch)
 
     def test_a_short_task_writes_only_its_result(self, user: Any, running: Any, published: list[dict[str, Any]]):
         status = make_status(user, state="Pending")
@@ -207,11 +209,11 @@ class TestDeferredStart:
         caplog: pytest.LogCaptureFixture,
     ):
         """The flusher's start finds the cancel (no warning: it is not a failure); the task raises."""
-        monkeypatch.setattr("user_tasks_graphql.lifecycle.revoke_task", lambda task_id: None)
+        monkeypatch.setattr("user_tasks_graphql.worker.signals.revoke_task", lambda task_id: None)
         status = make_status(user, state="Pending")
         started = running(status)._start_status()
         UserTaskStatus.objects.get(pk=status.pk).cancel()
-        with caplog.at_level(logging.WARNING, logger="user_tasks_graphql.progress"):
+        with caplog.at_level(logging.WARNING, logger="user_tasks_graphql.worker.flusher"):
             time.sleep(self.DELAY * 2)
         assert caplog.records == []
         assert started.state == "Canceled", "the flusher's start read the cancel"

@@ -2,8 +2,8 @@
 
 import django.core.validators
 import django.db.models.deletion
-import user_tasks_graphql.conf
-import user_tasks_graphql.lifecycle
+import user_tasks_graphql.core.conf
+import user_tasks_graphql.core.lifecycle
 import uuid
 from django.conf import settings
 from django.db import migrations, models
@@ -42,7 +42,7 @@ class Migration(migrations.Migration):
                 'verbose_name_plural': 'user task statuses',
                 'permissions': [('cancel_usertaskstatus', 'Can cancel user task status')],
             },
-            bases=(user_tasks_graphql.lifecycle.StatusLifecycle, models.Model),
+            bases=(user_tasks_graphql.core.lifecycle.StatusLifecycle, models.Model),
         ),
         migrations.CreateModel(
             name='UserTaskArtifact',
@@ -50,7 +50,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('uuid', models.UUIDField(default=uuid.uuid4, editable=False, help_text='Unique ID for use in APIs', unique=True)),
                 ('name', models.CharField(default='Output', help_text="Distinguishes between multiple artifact types for the same task ('Error' for failures)", max_length=255)),
-                ('file', models.FileField(blank=True, max_length=255, null=True, storage=user_tasks_graphql.conf.artifact_storage, upload_to='user_tasks/%Y/%m/%d/')),
+                ('file', models.FileField(blank=True, max_length=255, null=True, storage=user_tasks_graphql.core.conf.artifact_storage, upload_to='user_tasks/%Y/%m/%d/')),
                 ('url', models.TextField(blank=True, validators=[django.core.validators.URLValidator()])),
                 ('text', models.TextField(blank=True)),
                 ('created', models.DateTimeField(auto_now_add=True)),

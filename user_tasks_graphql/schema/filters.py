@@ -7,7 +7,7 @@ import datetime
 import strawberry
 from django.db.models import Q
 
-from ..states import ACTIVE_STATES, FINISHED_STATES, UserTaskState
+from ..core.states import ACTIVE_STATES, FINISHED_STATES, UserTaskState
 from .types import UserTaskStateEnum
 
 

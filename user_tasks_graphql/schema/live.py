@@ -1,6 +1,6 @@
 """What a live subscription needs between the channel layer and the client.
 
-- ``LatestEvents`` takes events from the process's hub (``user_tasks_graphql.hub``) as they arrive
+- ``LatestEvents`` takes events from the process's hub (``user_tasks_graphql.live.hub``) as they arrive
   and keeps only the newest event per status, so a client that reads slowly never builds a
   backlog on the server.
 - ``EventLoader`` turns an event into the object the GraphQL types read: from the event alone
@@ -18,8 +18,8 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 
-from ..events import status_from_event
-from ..models import UserTaskStatus
+from ..core.events import instance_from_event
+from ..core.models import UserTaskStatus
 from .prefetch import LoadPlan
 from .shared_results import SharedResults
 from .types import UserTaskStatusType
@@ -78,7 +78,7 @@ class EventLoader:
         if not plan.select_related and not plan.prefetch:
             built = self._built.get(key)
             if built is None:
-                built = self._built[key] = _shared(status_from_event(event))
+                built = self._built[key] = _shared(instance_from_event(UserTaskStatus, event))
                 while len(self._built) > self._size:
                     self._built.popitem(last=False)
             return built

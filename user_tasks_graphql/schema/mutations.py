@@ -9,8 +9,8 @@ from asgiref.sync import sync_to_async
 from django.db import transaction
 from strawberry.types import Info
 
-from ..models import UserTaskStatus
-from ..permissions import CANCEL_STATUS, DELETE_STATUS, can, visible_statuses
+from ..core.models import UserTaskStatus
+from ..core.permissions import CANCEL_STATUS, DELETE_STATUS, can, find_status
 from .context import viewer
 from .errors import forbidden, not_found
 from .prefetch import plan_for
@@ -20,8 +20,8 @@ from .types import UserTaskStatusType
 def _acting_on(info: Info, status_uuid: uuid.UUID, perm: str, action: str) -> UserTaskStatus:
     """The status to act on: NOT_FOUND if the viewer cannot see it, FORBIDDEN if they may not act."""
     user = viewer(info)
-    status = visible_statuses(user).filter(uuid=status_uuid).first()
-    if status is None or not can(user, "user_tasks_graphql.view_usertaskstatus", status):
+    status = find_status(user, status_uuid)
+    if status is None:
         raise not_found()
     if not can(user, perm, status):
         raise forbidden(action)

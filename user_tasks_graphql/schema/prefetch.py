@@ -11,7 +11,7 @@ from typing import Any
 
 from django.db.models import Model, Prefetch, QuerySet
 
-from ..models import UserTaskArtifact, UserTaskStatus
+from ..core.models import UserTaskArtifact, UserTaskStatus
 
 # GraphQL field -> (ORM relation, related model, many?)
 RELATIONS: dict[type[Model], dict[str, tuple[str, type[Model], bool]]] = {

@@ -8,11 +8,11 @@ import strawberry
 from asgiref.sync import sync_to_async
 from strawberry.types import Info
 
-from ..models import UserTaskArtifact, UserTaskStatus
-from ..permissions import VIEW_ARTIFACT, VIEW_STATUS, can, visible_artifacts, visible_statuses
+from ..core.models import UserTaskArtifact, UserTaskStatus
+from ..core.permissions import find_artifact, find_status, visible_artifacts, visible_statuses
 from .context import viewer
 from .filters import UserTaskStatusFilter, filter_q
-from .pagination import PageArguments, PageInfo, page_info, paginate
+from .pagination import PageArguments, PageInfo, encode_cursor, page_info, paginate
 from .prefetch import plan_for, sub_selections
 from .types import UserTaskArtifactType, UserTaskStatusType
 
@@ -45,12 +45,8 @@ class UserTaskArtifactConnection:
 
 def load_status(info: Info, status_uuid: uuid.UUID, selections: list | None = None) -> UserTaskStatus | None:
     """The status if the viewer may see it, with what the selection needs; else None."""
-    user = viewer(info)
     plan = plan_for(UserTaskStatus, info.selected_fields[0].selections if selections is None else selections)
-    status = plan.apply(visible_statuses(user)).filter(uuid=status_uuid).first()
-    if status is None or not can(user, VIEW_STATUS, status):
-        return None
-    return status
+    return find_status(viewer(info), status_uuid, plan.apply)
 
 
 def _status(info: Info, uuid: uuid.UUID) -> UserTaskStatusType | None:
@@ -71,13 +67,9 @@ def _statuses(info: Info, filters: UserTaskStatusFilter | None, args: PageArgume
 
 
 def _artifact(info: Info, uuid: uuid.UUID) -> UserTaskArtifactType | None:
-    user = viewer(info)
     plan = plan_for(UserTaskArtifact, info.selected_fields[0].selections)
-    plan.select_related.add("status")
-    artifact = plan.apply(visible_artifacts(user)).filter(uuid=uuid).first()
-    if artifact is None or not can(user, VIEW_ARTIFACT, artifact):
-        return None
-    return UserTaskArtifactType(instance=artifact)
+    artifact = find_artifact(viewer(info), uuid, plan.apply)
+    return UserTaskArtifactType(instance=artifact) if artifact is not None else None
 
 
 def _artifacts(info: Info, status_uuid: uuid.UUID | None, args: PageArguments) -> UserTaskArtifactConnection:
@@ -95,8 +87,6 @@ def _artifacts(info: Info, status_uuid: uuid.UUID | None, args: PageArguments) -
 
 
 def _with_cursors(rows: list) -> list:
-    from .pagination import encode_cursor
-
     return [(encode_cursor(row), row) for row in rows]
 
 

@@ -9,12 +9,13 @@ from typing import Any
 
 import strawberry
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from strawberry.types import Info
 
-from ..events import ALL_GROUP, status_group, user_group
-from ..hub import listen
-from ..models import UserTaskStatus
-from ..permissions import VIEW_STATUS, can, visible_statuses
+from ..core.models import UserTaskStatus
+from ..core.permissions import find_status
+from ..live.groups import ALL_GROUP, status_group, user_group
+from ..live.hub import listen
 from .context import viewer
 from .errors import not_found
 from .filters import UserTaskStatusFilter, event_matches
@@ -25,13 +26,10 @@ from .types import UserTaskStatusType
 
 
 def _visible(user: Any, status_uuid: uuid.UUID) -> bool:
-    status = visible_statuses(user).filter(uuid=status_uuid).first()
-    return status is not None and can(user, VIEW_STATUS, status)
+    return find_status(user, status_uuid) is not None
 
 
 def _sees_everything(user: Any) -> bool:
-    from django.conf import settings
-
     return bool(user.is_superuser or getattr(settings, "USER_TASKS_VISIBLE_STATUSES", None))
 
 

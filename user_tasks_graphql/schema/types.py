@@ -9,18 +9,14 @@ from __future__ import annotations
 import base64
 import datetime
 import uuid
-from typing import TYPE_CHECKING
 
 import strawberry
 from django.core.files.storage import FileSystemStorage
 from django.urls import NoReverseMatch, reverse
 
-from ..models import UserTaskArtifact, UserTaskStatus
-from ..states import STATE_BY_VALUE, UserTaskState
+from ..core.models import UserTaskArtifact, UserTaskStatus
+from ..core.states import STATE_BY_VALUE, UserTaskState
 from .shared_results import SharedResults
-
-if TYPE_CHECKING:
-    pass
 
 UserTaskStateEnum = strawberry.enum(
     UserTaskState,

@@ -27,7 +27,7 @@ def target(user: Any) -> dict[str, Any]:
 @pytest.fixture
 def revoked(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
-    monkeypatch.setattr("user_tasks_graphql.lifecycle.revoke_task", calls.append)
+    monkeypatch.setattr("user_tasks_graphql.worker.signals.revoke_task", calls.append)
     return calls
 
 

@@ -10,7 +10,8 @@ from channels.layers import get_channel_layer
 from django.db.backends.utils import CursorWrapper
 from django.db.models import F
 
-from user_tasks_graphql.events import load_events, status_group
+from user_tasks_graphql.core.events import load_events
+from user_tasks_graphql.live.groups import status_group
 from user_tasks_graphql.models import UserTaskArtifact, UserTaskStatus
 from user_tasks_graphql.schema.live import LatestEvents
 
@@ -44,7 +45,7 @@ async def test_known_and_rejected_events_are_skipped():
 @pytest.mark.django_db(transaction=True)
 def test_event_payloads_are_msgpack_safe(user: Any):
     status = UserTaskStatus.objects.create(user=user, task_id="t", task_class="c", name="n", total_steps=1)
-    [payload] = load_events([status.pk])
+    [payload] = load_events(UserTaskStatus, [status.pk])
     assert msgpack.unpackb(msgpack.packb(payload)) == payload
 
 
@@ -95,7 +96,7 @@ async def test_one_event_to_50_subscribers(
 
     assert len(await one_message_per_subscription()) == 50  # the snapshots
     await UserTaskStatus.objects.filter(pk=status.pk).aupdate(completed_steps=7, seq=F("seq") + 1)
-    [payload] = await sync_to_async(load_events)([status.pk])
+    [payload] = await sync_to_async(load_events)(UserTaskStatus, [status.pk])
     count_queries.clear()
     await get_channel_layer().group_send(status_group(status.uuid), payload)
     received = await one_message_per_subscription()

@@ -14,8 +14,9 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db.models import F
 from django.utils import timezone
 
-from user_tasks_graphql.events import ALL_GROUP, GONE_SEQ, status_group, user_group
-from user_tasks_graphql.hub import EventHub, hub
+from user_tasks_graphql.core.events import GONE_SEQ
+from user_tasks_graphql.live.groups import ALL_GROUP, status_group, user_group
+from user_tasks_graphql.live.hub import EventHub, hub
 from user_tasks_graphql.models import UserTaskStatus
 
 from .wsclient import GraphQLSocket, session_cookie
@@ -152,7 +153,7 @@ async def test_an_outage_is_logged_once_and_caught_up_from_the_database(alice: A
     an_hour_ago = timezone.now() - datetime.timedelta(hours=1)
     await UserTaskStatus.objects.filter(pk=quiet.pk).aupdate(modified=an_hour_ago)
     followed, listing = Inbox(), Inbox()
-    caplog.set_level(logging.WARNING, logger="user_tasks_graphql.hub")
+    caplog.set_level(logging.WARNING, logger="user_tasks_graphql.live.hub")
     async with (
         central.listen([status_group(running.uuid)], followed),
         central.listen([status_group(doomed.uuid)], followed),
@@ -189,7 +190,7 @@ async def test_sockets_stay_open_and_subscriptions_catch_up_after_an_outage(
 ):
     """A layer outage is the server's business: the client's subscription just sees the newest state."""
     layer = RecordingLayer()
-    monkeypatch.setattr("user_tasks_graphql.hub.get_channel_layer", lambda: layer)
+    monkeypatch.setattr("user_tasks_graphql.live.hub.get_channel_layer", lambda: layer)
     status = await UserTaskStatus.objects.acreate(user=alice, task_id="t", task_class="c", name="n",
                                                   total_steps=4, state="In Progress")  # fmt: skip
     socket = GraphQLSocket(application, await session_cookie(alice))
@@ -244,7 +245,7 @@ async def test_messages_lost_without_an_error_are_noticed_by_the_probe(alice: An
     status = await UserTaskStatus.objects.acreate(user=alice, task_id="t", task_class="c", name="n",
                                                   total_steps=3, state="In Progress")  # fmt: skip
     inbox = Inbox()
-    caplog.set_level(logging.WARNING, logger="user_tasks_graphql.hub")
+    caplog.set_level(logging.WARNING, logger="user_tasks_graphql.live.hub")
     async with EventHub(layer).listen([status_group(status.uuid)], inbox):
         layer.deaf = True
         await UserTaskStatus.objects.filter(pk=status.pk).aupdate(

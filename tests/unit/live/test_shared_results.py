@@ -12,7 +12,8 @@ from django.utils.functional import SimpleLazyObject
 from graphql import ExecutionResult, GraphQLError
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from user_tasks_graphql.events import load_events, status_group
+from user_tasks_graphql.core.events import load_events
+from user_tasks_graphql.live.groups import status_group
 from user_tasks_graphql.models import UserTaskStatus
 from user_tasks_graphql.schema.context import session_user_pk
 from user_tasks_graphql.schema.shared_results import SharedResults
@@ -56,7 +57,7 @@ async def _payloads(socket: GraphQLSocket, count: int) -> dict[str, Any]:
 
 async def _publish_progress(status: Any, steps: int) -> None:
     await UserTaskStatus.objects.filter(pk=status.pk).aupdate(completed_steps=steps, seq=F("seq") + 1)
-    [payload] = await sync_to_async(load_events)([status.pk])
+    [payload] = await sync_to_async(load_events)(UserTaskStatus, [status.pk])
     await get_channel_layer().group_send(status_group(status.uuid), payload)
 
 

@@ -141,14 +141,15 @@ async def test_bad_uuid_is_bad_user_input(application: Any, alice: Any):
 async def test_stale_and_repeated_events_are_dropped(application: Any, alice: Any):
     from channels.layers import get_channel_layer
 
-    from user_tasks_graphql.events import load_events, status_group
+    from user_tasks_graphql.core.events import load_events
+    from user_tasks_graphql.live.groups import status_group
 
     status = await make_status(alice, state="In Progress")
     socket = GraphQLSocket(application, await session_cookie(alice))
     await socket.connect()
     await socket.subscribe("1", SUB, {"u": str(status.uuid)})
     await socket.next_payload("1")
-    [old] = await sync_to_async(load_events)([status.pk])
+    [old] = await sync_to_async(load_events)(UserTaskStatus, [status.pk])
     layer = get_channel_layer()
     await layer.group_send(status_group(status.uuid), old)  # seq of the snapshot: already known
     await sync_to_async(status.increment_completed_steps)()

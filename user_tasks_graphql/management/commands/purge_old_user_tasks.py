@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from user_tasks_graphql.maintenance import purge_old_user_tasks
+from user_tasks_graphql.core.maintenance import purge_old_user_tasks
 
 
 class Command(BaseCommand):

@@ -11,10 +11,9 @@ import os
 import threading
 
 from django.db import close_old_connections, connection
-from django.utils import timezone
 
-from . import conf
-from .states import UserTaskState
+from ..core import conf, writes
+from ..core.models import UserTaskStatus
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +44,7 @@ class Heartbeat:
                 self._running.pop(status_pk, None)
 
     def stop(self) -> None:
-        """End the thread (worker shutdown, tests); the next ``track`` starts a new one."""
+        """End the thread (a worker process shutting down); the next ``track`` starts a new one."""
         with self._lock:
             self._stopped.set()
             self._thread = None
@@ -55,8 +54,6 @@ class Heartbeat:
             return list(self._running)
 
     def _beat(self) -> None:
-        from .models import UserTaskStatus
-
         interval = conf.heartbeat_interval().total_seconds()
         stopped = self._stopped
         while not stopped.wait(interval):
@@ -65,9 +62,7 @@ class Heartbeat:
                 continue
             try:
                 close_old_connections()
-                UserTaskStatus.objects.filter(pk__in=pks, state=UserTaskState.IN_PROGRESS).update(
-                    modified=timezone.now()
-                )
+                writes.keep_alive(UserTaskStatus, pks)
             except Exception:
                 logger.warning("User task heartbeat failed", exc_info=True)
                 connection.close()

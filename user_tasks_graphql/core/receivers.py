@@ -1,5 +1,5 @@
-"""Django model signal receivers: artifacts publish their status, deletions are announced, and an
-artifact's stored file goes when its row goes."""
+"""Django model signal receivers: an artifact is a change of its status, a new or deleted status is
+announced, and an artifact's stored file goes when its row goes."""
 
 from __future__ import annotations
 
@@ -9,20 +9,20 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from .events import FIELDS, deletion_event, event_from_values
-from .lifecycle import announce, write
+from . import writes
+from .events import deletion_event, event_from_instance
 from .models import UserTaskArtifact, UserTaskStatus
-from .publish import publish_events
+from .row import announce, publish
 
 
 @receiver(post_save, sender=UserTaskArtifact, dispatch_uid="user_tasks_graphql.artifact_saved")
 def artifact_saved(sender: Any, instance: UserTaskArtifact, created: bool, **kwargs: Any) -> None:
-    """A new artifact is a change of its status: write pending progress first, then publish."""
+    """A new artifact is a change of its status: write pending progress first, then announce."""
     status = instance._state.fields_cache.get("status")
     if status is not None:
         status.flush_progress()
-    write(UserTaskStatus.objects.filter(pk=instance.status_id))
-    announce([instance.status_id])
+    writes.update(UserTaskStatus.objects.filter(pk=instance.status_id))
+    announce(UserTaskStatus, [instance.status_id])
 
 
 @receiver(post_save, sender=UserTaskStatus, dispatch_uid="user_tasks_graphql.status_created")
@@ -33,17 +33,17 @@ def status_created(sender: Any, instance: UserTaskStatus, created: bool, **kwarg
     if not created:
         return
     if instance.parent_id is not None or instance.is_container:
-        announce([instance.pk])
+        announce(UserTaskStatus, [instance.pk])
         return
-    event = event_from_values({**{name: getattr(instance, name) for name in FIELDS}, "parent_uuid": None})
-    transaction.on_commit(lambda: publish_events([event]), robust=True)
+    event = event_from_instance(instance)
+    transaction.on_commit(lambda: publish(UserTaskStatus, [event]), robust=True)
 
 
 @receiver(post_delete, sender=UserTaskStatus, dispatch_uid="user_tasks_graphql.status_deleted")
 def status_deleted(sender: Any, instance: UserTaskStatus, **kwargs: Any) -> None:
     """Tell live subscribers the status is gone (their subscription completes)."""
     event = deletion_event(instance)
-    transaction.on_commit(lambda: publish_events([event]), robust=True)
+    transaction.on_commit(lambda: publish(UserTaskStatus, [event]), robust=True)
 
 
 @receiver(post_delete, sender=UserTaskArtifact, dispatch_uid="user_tasks_graphql.delete_artifact_file")

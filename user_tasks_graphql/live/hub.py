@@ -26,8 +26,9 @@ from typing import Any, Protocol
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 
-from . import conf
-from .events import changed_since, groups_for
+from ..core import conf
+from .catch_up import changed_since
+from .groups import groups_for
 
 logger = logging.getLogger(__name__)
 

@@ -24,9 +24,12 @@ import time
 from collections.abc import Coroutine, Iterable
 from typing import Any
 
+from celery.signals import worker_process_shutdown
 from channels.layers import get_channel_layer
+from django.dispatch import receiver
 
-from . import conf
+from ..core import conf
+from ..core.signals import statuses_changed
 from .sending import PubSubPipeline, send_events
 
 logger = logging.getLogger(__name__)
@@ -236,3 +239,15 @@ if hasattr(os, "register_at_fork"):
 
 def publish_events(events: Iterable[dict[str, Any]]) -> None:
     publisher.publish(events)
+
+
+@receiver(statuses_changed, dispatch_uid="user_tasks_graphql.publish_changes")
+def publish_changes(sender: Any = None, events: Iterable[dict[str, Any]] = (), **kwargs: Any) -> None:
+    """Every change the core announces goes to the channel layer."""
+    publisher.publish(events)
+
+
+@worker_process_shutdown.connect(dispatch_uid="user_tasks_graphql.flush_kept_events")
+def flush_kept_events(**kwargs: Any) -> None:
+    """A worker process that stops sends what an outage kept back first."""
+    publisher.flush()

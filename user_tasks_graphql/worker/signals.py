@@ -25,23 +25,24 @@ from celery.signals import (
 )
 from django.db import InterfaceError, OperationalError, close_old_connections, connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.dispatch import receiver
 
-from .canvas import create_rows
-from .exceptions import TaskCanceledException
+from ..core import progress
+from ..core.exceptions import TaskCanceledException
+from ..core.models import UserTaskStatus
+from ..core.signals import waiting_task_canceled
+from ..core.states import UserTaskState
+from .base import CACHED_STATUS, UserTaskMixin
+from .flusher import flusher
 from .heartbeat import heartbeat
 from .messages import parse_message
-from .progress import flusher
-from .publish import publisher
-from .states import UserTaskState
-from .tasks import UserTaskMixin
+from .rows import create_rows
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
 def _status_for(task_id: str | None) -> Any:
-    from .models import UserTaskStatus
-
     return UserTaskStatus.objects.filter(task_id=task_id).first() if task_id else None
 
 
@@ -57,8 +58,6 @@ def create_user_task(sender: str | None = None, body: Any = None, headers: Any =
 
 
 def _status_connection() -> BaseDatabaseWrapper:
-    from .models import UserTaskStatus
-
     return connections[router.db_for_write(UserTaskStatus)]
 
 
@@ -101,12 +100,26 @@ def _reconnecting(write: Callable[[], T]) -> T:
 @worker_init.connect(dispatch_uid="user_tasks_graphql.worker_init")
 def enable_worker_threads(**kwargs: Any) -> None:
     """In a worker, increments a quiet task left in memory are written by a background thread."""
-    flusher.enabled = True
+    progress.install_background_writer(flusher.watch)
 
 
-@worker_process_shutdown.connect(dispatch_uid="user_tasks_graphql.worker_process_shutdown")
-def flush_kept_events(**kwargs: Any) -> None:
-    publisher.flush()
+@worker_process_shutdown.connect(dispatch_uid="user_tasks_graphql.stop_heartbeat")
+def stop_heartbeat_thread(**kwargs: Any) -> None:
+    """A process that stops running tasks stops touching their rows."""
+    heartbeat.stop()
+
+
+@receiver(waiting_task_canceled, dispatch_uid="user_tasks_graphql.revoke_canceled")
+def revoke_canceled(sender: Any = None, task_id: str = "", **kwargs: Any) -> None:
+    revoke_task(task_id)
+
+
+def revoke_task(task_id: str) -> None:
+    """Ask the workers to drop a queued task; a broker outage must not undo the cancel."""
+    try:
+        current_app.control.revoke(task_id)
+    except Exception:  # the row is Canceled either way; the task notices at its next call
+        logger.warning("Could not revoke task %s", task_id, exc_info=True)
 
 
 @task_prerun.connect(dispatch_uid="user_tasks_graphql.start_user_task")
@@ -124,7 +137,7 @@ def start_user_task(sender: Any = None, task: Any = None, **kwargs: Any) -> None
 def stop_heartbeat(sender: Any = None, task: Any = None, **kwargs: Any) -> None:
     task = task or sender
     if isinstance(task, UserTaskMixin):
-        cached = getattr(task.request, "_user_task_status", None)
+        cached = getattr(task.request, CACHED_STATUS, None)
         if cached is not None:
             heartbeat.untrack(cached.pk)
 
@@ -156,7 +169,7 @@ def task_failed(
 
 
 def _fail(task: UserTaskMixin, task_id: str | None, message: str) -> None:
-    cached = getattr(task.request, "_user_task_status", None)
+    cached = getattr(task.request, CACHED_STATUS, None)
     status = cached if cached is not None and cached.task_id == task_id else _status_for(task_id)
     if status is not None:
         status.fail(message)

@@ -19,7 +19,7 @@ from typing import Any
 import redis
 import redis.sentinel
 
-from .events import groups_for
+from .groups import groups_for
 
 SEND_CONCURRENCY = 16  # events sent at once by group_send (each to three groups): bounded, or a burst exhausts the pool
 PIPELINE_EVENTS = 256  # events per pipeline: bounds the memory and the time one pipeline takes

@@ -1,26 +1,37 @@
 """Coalescing of progress: increments within ``USER_TASKS_PROGRESS_INTERVAL`` are summed in memory
 and written (and published) once, so a tight loop of ``increment_completed_steps()`` costs one
 UPDATE per interval instead of one per call. Increments left over when a task goes quiet, and
-starts deferred by ``USER_TASKS_START_DELAY``, are written by a per-process thread in workers."""
+starts deferred by ``USER_TASKS_START_DELAY``, are written by the next change, or by a background
+writer where one is installed (the worker side installs its flusher thread)."""
 
 from __future__ import annotations
 
-import logging
-import os
 import threading
 import time
-import weakref
-from typing import TYPE_CHECKING
-
-from django.db import close_old_connections
+from collections.abc import Callable
+from typing import Any
 
 from . import conf
-from .exceptions import TaskCanceledException
 
-if TYPE_CHECKING:
-    from .lifecycle import StatusLifecycle
+_background_writer: Callable[[Any], None] | None = None
 
-logger = logging.getLogger(__name__)
+
+def install_background_writer(watch: Callable[[Any], None] | None) -> None:
+    """``watch(status)`` is called when a status has steps or a start waiting in memory; the
+    writer calls ``status.flush_progress()`` once ``status.progress_buffer().overdue()``."""
+    global _background_writer
+    _background_writer = watch
+
+
+def has_background_writer() -> bool:
+    return _background_writer is not None
+
+
+def watch(status: Any) -> None:
+    """Hand ``status`` to the background writer, if there is one."""
+    writer = _background_writer
+    if writer is not None:
+        writer(status)
 
 
 class ProgressBuffer:
@@ -42,7 +53,7 @@ class ProgressBuffer:
         # writes its steps once, together with its result
         self.last_flush = time.monotonic()
         self.interval = conf.progress_interval()
-        self.start_due: float | None = None  # a start written later (``StatusLifecycle.defer_start``)
+        self.start_due: float | None = None  # a start written later (``StatusLifecycle.start(defer=...)``)
 
     def defer_start(self, seconds: float) -> None:
         with self.lock:
@@ -74,40 +85,3 @@ class ProgressBuffer:
             start_due = self.start_due is not None and now >= self.start_due
             steps_due = self.pending > 0 and not self.in_transaction and now - self.last_flush >= self.interval
             return start_due or steps_due
-
-
-class TrailingFlusher:
-    """Writes increments a quiet task left in memory; runs only in worker processes."""
-
-    def __init__(self) -> None:
-        self._statuses: weakref.WeakSet[StatusLifecycle] = weakref.WeakSet()
-        self._lock = threading.Lock()
-        self._pid = 0
-        self.enabled = False
-
-    def watch(self, status: StatusLifecycle) -> None:
-        if not self.enabled:
-            return
-        with self._lock:
-            self._statuses.add(status)
-            if self._pid != os.getpid():
-                self._pid = os.getpid()
-                threading.Thread(target=self._run, name="user-tasks-progress", daemon=True).start()
-
-    def _run(self) -> None:
-        while True:
-            time.sleep(max(conf.progress_interval() / 4, 0.01))
-            with self._lock:
-                statuses = list(self._statuses)
-            for status in statuses:
-                if status.progress_buffer().overdue():
-                    try:
-                        status.flush_progress()
-                    except TaskCanceledException:  # the task raises it itself at its next call
-                        pass
-                    except Exception:
-                        logger.warning("Could not write a task's progress", exc_info=True)
-                        close_old_connections()  # a broken connection is replaced on the next write
-
-
-flusher = TrailingFlusher()

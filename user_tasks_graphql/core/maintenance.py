@@ -8,6 +8,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from . import conf
+from .models import UserTaskStatus
 from .states import ACTIVE_STATES, FINISHED_STATES, UserTaskState
 
 logger = logging.getLogger(__name__)
@@ -19,8 +20,6 @@ def purge_old_user_tasks() -> int:
     Their children and artifacts go with them, and so do the artifacts' stored files (after the
     commit). A status still running, or with a child still running, is kept.
     """
-    from .models import UserTaskStatus
-
     cutoff = timezone.now() - conf.max_age()
     running_child = UserTaskStatus.objects.filter(parent=OuterRef("pk"), state__in=ACTIVE_STATES)
     old = UserTaskStatus.objects.filter(parent=None, state__in=FINISHED_STATES, created__lt=cutoff).exclude(
@@ -37,8 +36,6 @@ def purge_old_user_tasks() -> int:
 
 def reap_stale_user_tasks() -> int:
     """Fail running tasks with no progress or heartbeat within ``USER_TASKS_STALE_AFTER``."""
-    from .models import UserTaskStatus
-
     window = conf.stale_after()
     cutoff = timezone.now() - window
     stale = UserTaskStatus.objects.filter(state=UserTaskState.IN_PROGRESS, is_container=False, modified__lt=cutoff)
