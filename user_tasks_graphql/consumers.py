@@ -9,22 +9,18 @@ import logging
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.conf import settings
-from django.utils.module_loading import import_string
 from strawberry.channels import GraphQLWSConsumer
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.types.unset import UNSET
 
+from .core import conf
 from .live.publisher import publisher
 from .schema.errors import BAD_USER_INPUT
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MAX_SUBSCRIPTIONS = 20
-DEFAULT_INIT_TIMEOUT = 10.0
-DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024
 MESSAGE_TOO_BIG = 1009  # RFC 6455
 
 
@@ -123,16 +119,15 @@ class UserTasksConsumer(GraphQLWSConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Refuse a message larger than ``USER_TASKS_WS_MAX_MESSAGE_BYTES`` before parsing it: one
         multi-megabyte string literal would hold the event loop, and every other socket, for seconds."""
-        limit = int(getattr(settings, "USER_TASKS_WS_MAX_MESSAGE_BYTES", DEFAULT_MAX_MESSAGE_BYTES))
+        limit = conf.ws_max_message_bytes()
         if text_data is not None and len(text_data) > limit // 4 and len(text_data.encode()) > limit:
             await self.close(code=MESSAGE_TOO_BIG, reason=f"Messages are limited to {limit} bytes")
             return
         await super().receive(text_data=text_data, bytes_data=bytes_data)
 
     async def on_ws_connect(self, context: Any) -> Any:
-        path = getattr(settings, "USER_TASKS_WS_AUTHENTICATE", None)
-        if path:
-            authenticate = import_string(path)
+        authenticate = conf.ws_authenticate()
+        if authenticate is not None:
             params = context.get("connection_params") if isinstance(context, dict) else None
             try:
                 user = await sync_to_async(authenticate)(params if isinstance(params, dict) else {}, self.scope)
@@ -149,11 +144,7 @@ class UserTasksConsumer(GraphQLWSConsumer):
 def consumer_options() -> dict[str, Any]:
     """The consumer's limits, from settings."""
     return {
-        "max_subscriptions_per_connection": int(
-            getattr(settings, "USER_TASKS_WS_MAX_SUBSCRIPTIONS", DEFAULT_MAX_SUBSCRIPTIONS)
-        ),
-        "connection_init_wait_timeout": datetime.timedelta(
-            seconds=float(getattr(settings, "USER_TASKS_WS_INIT_TIMEOUT", DEFAULT_INIT_TIMEOUT))
-        ),
-        "allowed_origins": list(getattr(settings, "USER_TASKS_WS_ALLOWED_ORIGINS", [])),
+        "max_subscriptions_per_connection": conf.ws_max_subscriptions(),
+        "connection_init_wait_timeout": datetime.timedelta(seconds=conf.ws_init_timeout()),
+        "allowed_origins": conf.ws_allowed_origins(),
     }

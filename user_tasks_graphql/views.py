@@ -9,14 +9,13 @@ from collections.abc import Callable
 from typing import Any
 
 from cross_web import HTTPException
-from django.conf import settings
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
 from django.http.response import HttpResponseBase
 from django.views.csrf import csrf_failure as django_csrf_failure
 from strawberry.django.views import AsyncGraphQLView
 
+from .core import conf
 from .core.permissions import find_artifact
-from .schema.limits import introspection_allowed
 
 
 class GraphQLView(AsyncGraphQLView):
@@ -31,7 +30,7 @@ class GraphQLView(AsyncGraphQLView):
 
 def graphql_view(schema: Any) -> Callable[..., Any]:
     """The async GraphQL view for ``schema``; GraphiQL only where introspection is allowed."""
-    ide = "graphiql" if getattr(settings, "USER_TASKS_GRAPHIQL", introspection_allowed()) else None
+    ide = "graphiql" if conf.graphiql() else None
     return GraphQLView.as_view(schema=schema, graphql_ide=ide, allow_queries_via_get=True)
 
 

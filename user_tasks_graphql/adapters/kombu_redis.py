@@ -1,6 +1,6 @@
 """kombu's Redis broker transport, made to survive a worker losing Redis (a restart, a failover).
 
-Select it with ``CELERY_BROKER_TRANSPORT = "user_tasks_graphql.kombu_redis:Transport"`` for a
+Select it with ``CELERY_BROKER_TRANSPORT = "user_tasks_graphql.adapters.kombu_redis:Transport"`` for a
 ``redis://`` broker URL (docs/operations.md, "Broker restarts").
 
 Why: with Celery 5.7 a prefork worker holding an unacknowledged message (``acks_late``, or one

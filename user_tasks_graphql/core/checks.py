@@ -3,7 +3,6 @@ setting the app would refuse only when a worker or server first reads it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -29,21 +28,17 @@ def owner_backend_configured(app_configs: Any = None, **kwargs: Any) -> list[Che
     ]
 
 
-_SETTINGS: tuple[Callable[[], Any], ...] = (
-    conf.max_age, conf.stale_after, conf.heartbeat_interval, conf.progress_interval, conf.start_delay,
-    conf.synchronous_commit, conf.publish_timeout, conf.publish_retry_after, conf.group_refresh_interval,
-    conf.live_check_interval,
-)  # fmt: skip
-
-
 @register()
 def settings_valid(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """Each ``USER_TASKS_*`` value read as the app reads it: a bad one is an error at ``manage.py
-    check`` (and ``runserver``, ``migrate``), not a failed status write in a worker."""
+    """Every declared ``USER_TASKS_*`` setting read as the app reads it: a bad one is an error at
+    ``manage.py check`` (and ``runserver``, ``migrate``), not a failed status write in a worker."""
     errors: list[CheckMessage] = []
-    for read in _SETTINGS:
+    for setting in conf.SETTINGS.values():
         try:
-            read()
+            setting.read()
         except ImproperlyConfigured as exc:
-            errors.append(Error(str(exc), id="user_tasks_graphql.E001"))
+            message = str(exc)
+            # a setting read through another (a default, a bound) repeats that one's error
+            if all(error.msg != message for error in errors):
+                errors.append(Error(message, hint=f"{setting.name}: {setting.doc}", id="user_tasks_graphql.E001"))
     return errors

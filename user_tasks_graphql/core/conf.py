@@ -1,7 +1,16 @@
-"""Every setting the app reads, with its default, in one place (documented in docs/settings.md)."""
+"""Every ``USER_TASKS_*`` setting the app reads, declared once: its default, its validation and its
+accessor (documented in docs/settings.md, which a test keeps in step with ``SETTINGS``).
+
+Accessors read the setting at each call, so a changed setting applies from the next read, and raise
+``ImproperlyConfigured`` naming the setting for a value the app cannot use. The system check reads
+every declared setting the same way, so a bad value fails ``manage.py check`` rather than a worker's
+write or a request in production.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -12,109 +21,252 @@ from django.utils.module_loading import import_string
 
 ARTIFACT_STORAGE_ALIAS = "user_task_artifacts"
 
-DEFAULTS: dict[str, Any] = {
-    "USER_TASKS_MAX_AGE": timedelta(days=30),
-    "USER_TASKS_ARTIFACT_STORAGE": None,
-    "USER_TASKS_STALE_AFTER": timedelta(minutes=10),
-    "USER_TASKS_HEARTBEAT_INTERVAL": timedelta(seconds=30),
-    "USER_TASKS_PROGRESS_INTERVAL": 0.2,
-    "USER_TASKS_PUBLISH_TIMEOUT": 1.0,
-    "USER_TASKS_START_DELAY": 0.1,
-    "USER_TASKS_SYNCHRONOUS_COMMIT": True,
-    "USER_TASKS_PUBLISH_RETRY_AFTER": 2.0,
-    "USER_TASKS_LIVE_CHECK_INTERVAL": 1.0,
-    "USER_TASKS_GROUP_REFRESH_INTERVAL": 3600.0,
-}
+_UNSET = object()
 
 
-def _duration(name: str) -> timedelta:
-    value = getattr(settings, name, DEFAULTS[name])
-    if isinstance(value, int | float):
+@dataclass(frozen=True)
+class Derived:
+    """A default that follows another setting, computed at each read; ``label`` is how
+    docs/settings.md writes it."""
+
+    label: str
+    compute: Callable[[], Any]
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any  # a value, or a Derived
+    validate: Callable[[str, Any], Any]  # (name, configured value) -> the value the app uses
+    doc: str
+
+    def read(self) -> Any:
+        value = getattr(settings, self.name, _UNSET)
+        if value is _UNSET:
+            value = self.default.compute() if isinstance(self.default, Derived) else self.default
+        return self.validate(self.name, value)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _duration(name: str, value: Any) -> timedelta:
+    if _is_number(value):
         value = timedelta(seconds=value)
     if not isinstance(value, timedelta) or value <= timedelta(0):
         raise ImproperlyConfigured(f"{name} must be a positive timedelta or number of seconds, not {value!r}")
     return value
 
 
-def max_age() -> timedelta:
-    """How old a finished status may get before ``purge_old_user_tasks`` deletes it."""
-    return _duration("USER_TASKS_MAX_AGE")
-
-
-def stale_after() -> timedelta:
-    """How long a running task may go without progress or heartbeat before the reaper fails it."""
-    return _duration("USER_TASKS_STALE_AFTER")
-
-
-def heartbeat_interval() -> timedelta:
-    """How often a worker process touches the statuses of the tasks it is running."""
-    interval = _duration("USER_TASKS_HEARTBEAT_INTERVAL")
+def _heartbeat(name: str, value: Any) -> timedelta:
+    interval = _duration(name, value)
     if interval * 2 > stale_after():
         raise ImproperlyConfigured(
-            "USER_TASKS_HEARTBEAT_INTERVAL must be at most half of USER_TASKS_STALE_AFTER, "
-            "or live tasks would be reaped"
+            f"{name} must be at most half of USER_TASKS_STALE_AFTER, or live tasks would be reaped"
         )
     return interval
 
 
-def _seconds(name: str, allow_zero: bool = False) -> float:
-    value = getattr(settings, name, DEFAULTS[name])
+def _seconds_or_zero(name: str, value: Any) -> float:
     if isinstance(value, timedelta):
         value = value.total_seconds()
-    if not isinstance(value, int | float) or value < 0 or (value == 0 and not allow_zero):
-        raise ImproperlyConfigured(f"{name} must be a positive number of seconds, not {value!r}")
+    if not _is_number(value) or value < 0:
+        raise ImproperlyConfigured(f"{name} must be zero or a positive number of seconds, not {value!r}")
     return float(value)
 
 
-def progress_interval() -> float:
-    """Seconds during which a task's increments are summed in memory before one write (0: none)."""
-    return _seconds("USER_TASKS_PROGRESS_INTERVAL", allow_zero=True)
+def _seconds(name: str, value: Any) -> float:
+    seconds = _seconds_or_zero(name, value)
+    if seconds == 0:
+        raise ImproperlyConfigured(f"{name} must be a positive number of seconds, not {value!r}")
+    return seconds
 
 
-def start_delay() -> float:
-    """Seconds a task runs in a worker before In Progress is written (0: at once). A task that ends
-    sooner goes from Pending to its result in one write, and clients get no state they would see
-    for a few milliseconds; any other change of the task writes the start first."""
-    return _seconds("USER_TASKS_START_DELAY", allow_zero=True)
-
-
-def synchronous_commit() -> bool:
-    """False: status writes made outside a transaction on PostgreSQL (the worker's) return before
-    their WAL reaches disk. A worker crash loses nothing; a database crash can lose the last
-    fraction of a second of them."""
-    value = getattr(settings, "USER_TASKS_SYNCHRONOUS_COMMIT", DEFAULTS["USER_TASKS_SYNCHRONOUS_COMMIT"])
-    if not isinstance(value, bool):
-        raise ImproperlyConfigured(f"USER_TASKS_SYNCHRONOUS_COMMIT must be True or False, not {value!r}")
+def _positive_int(name: str, value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ImproperlyConfigured(f"{name} must be a positive integer, not {value!r}")
     return value
 
 
-def publish_timeout() -> float:
-    """The longest one send to the channel layer may take before its events are kept for a retry."""
-    return _seconds("USER_TASKS_PUBLISH_TIMEOUT")
+def _bool(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ImproperlyConfigured(f"{name} must be True or False, not {value!r}")
+    return value
 
 
-def publish_retry_after() -> float:
-    """After a failed publish, how long events are only kept (newest per task) before trying again."""
-    return _seconds("USER_TASKS_PUBLISH_RETRY_AFTER")
+def _strings(name: str, value: Any) -> list[str]:
+    # a bare string is refused: list("https://a.example") would allow each of its characters
+    if not isinstance(value, list | tuple) or not all(isinstance(item, str) for item in value):
+        raise ImproperlyConfigured(f"{name} must be a list of strings, not {value!r}")
+    return list(value)
 
 
-def group_refresh_interval() -> float:
-    """How often a server process renews its channel-layer group memberships."""
-    return _seconds("USER_TASKS_GROUP_REFRESH_INTERVAL")
+def _import_path(name: str, value: Any) -> Any:
+    """None (or empty) for unset, else what the dotted path names, which must be callable."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ImproperlyConfigured(f"{name} must be an import path (a string) or None, not {value!r}")
+    try:
+        imported = import_string(value)
+    except ImportError as exc:
+        raise ImproperlyConfigured(f"{name} names {value!r}, which cannot be imported: {exc}") from exc
+    if not callable(imported):
+        raise ImproperlyConfigured(f"{name} names {value!r}, which is not callable")
+    return imported
 
 
-def live_check_interval() -> float:
-    """How often a server process sends itself a probe through the channel layer: a probe that does
-    not come back means events may have been lost, and subscriptions are caught up once it does."""
-    return _seconds("USER_TASKS_LIVE_CHECK_INTERVAL")
+SETTINGS: dict[str, Setting] = {
+    setting.name: setting
+    for setting in (
+        # retention and storage
+        Setting("USER_TASKS_MAX_AGE", timedelta(days=30), _duration,
+                "How old a finished status may get before purge_old_user_tasks deletes it."),
+        Setting("USER_TASKS_STALE_AFTER", timedelta(minutes=10), _duration,
+                "How long a running task may go without progress or heartbeat before the reaper fails it."),
+        Setting("USER_TASKS_HEARTBEAT_INTERVAL", timedelta(seconds=30), _heartbeat,
+                "How often a worker touches its tasks' statuses; at most half of USER_TASKS_STALE_AFTER."),
+        Setting("USER_TASKS_ARTIFACT_STORAGE", None, _import_path,
+                "Import path of the artifact storage class, when STORAGES has no 'user_task_artifacts'."),
+        # GraphQL API
+        Setting("USER_TASKS_GRAPHQL_MAX_PAGE_SIZE", 100, _positive_int,
+                "The most first/last may ask for, and the page size when neither is given."),
+        Setting("USER_TASKS_GRAPHQL_MAX_DEPTH", 10, _positive_int, "Deepest selection allowed in a document."),
+        Setting("USER_TASKS_GRAPHQL_MAX_TOKENS", 2000, _positive_int, "Most tokens in one document."),
+        Setting("USER_TASKS_GRAPHQL_MAX_ALIASES", 15, _positive_int, "Most aliases in one document."),
+        Setting("USER_TASKS_GRAPHQL_INTROSPECTION", Derived("DEBUG", lambda: settings.DEBUG), _bool,
+                "Whether the schema answers introspection (read when the schema is built)."),
+        Setting("USER_TASKS_GRAPHIQL", Derived("USER_TASKS_GRAPHQL_INTROSPECTION", lambda: introspection_allowed()),
+                _bool, "Whether GET requests from a browser are served GraphiQL."),
+        Setting("USER_TASKS_VISIBLE_STATUSES", None, _import_path,
+                "Import path of f(user, queryset) -> queryset: extra statuses a user may see."),
+        # live updates
+        Setting("USER_TASKS_PROGRESS_INTERVAL", 0.2, _seconds_or_zero,
+                "Seconds during which a task's increments are summed in memory before one write (0: none)."),
+        Setting("USER_TASKS_START_DELAY", 0.1, _seconds_or_zero,
+                "Seconds a task runs before In Progress is written, so a quick task ends in one write (0: none)."),
+        Setting("USER_TASKS_SYNCHRONOUS_COMMIT", True, _bool,
+                "False: a worker's status writes on PostgreSQL commit without waiting for the WAL flush."),
+        Setting("USER_TASKS_PUBLISH_TIMEOUT", 1.0, _seconds,
+                "The longest one send to the channel layer may take before its events are kept for a retry."),
+        Setting("USER_TASKS_PUBLISH_RETRY_AFTER", 2.0, _seconds,
+                "After a failed publish, how long events are only kept (newest per task) before the next try."),
+        Setting("USER_TASKS_GROUP_REFRESH_INTERVAL", 3600, _seconds,
+                "How often a server process renews its channel-layer group memberships, so they never expire."),
+        Setting("USER_TASKS_LIVE_CHECK_INTERVAL", 1.0, _seconds,
+                "How often a server process probes the channel layer, to notice lost events and catch up."),
+        Setting("USER_TASKS_WS_MAX_SUBSCRIPTIONS", 20, _positive_int, "Operations per websocket."),
+        Setting("USER_TASKS_WS_INIT_TIMEOUT", 10, _seconds, "Seconds a socket may wait before connection_init."),
+        Setting("USER_TASKS_WS_MAX_MESSAGE_BYTES", 64 * 1024, _positive_int,
+                "Larger websocket messages are refused unparsed: parsing them would hold the event loop."),
+        Setting("USER_TASKS_WS_ALLOWED_ORIGINS", [], _strings, "Extra origins allowed to open the websocket."),
+        Setting("USER_TASKS_WS_AUTHENTICATE", None, _import_path,
+                "Import path of f(connection_params, scope) -> user or None, run on connection_init."),
+    )
+}  # fmt: skip
+
+
+def _read(name: str) -> Any:
+    return SETTINGS[name].read()
+
+
+def max_age() -> timedelta:
+    return _read("USER_TASKS_MAX_AGE")
+
+
+def stale_after() -> timedelta:
+    return _read("USER_TASKS_STALE_AFTER")
+
+
+def heartbeat_interval() -> timedelta:
+    return _read("USER_TASKS_HEARTBEAT_INTERVAL")
 
 
 def artifact_storage() -> Storage:
     """``STORAGES['user_task_artifacts']``, else ``USER_TASKS_ARTIFACT_STORAGE``, else the default."""
     if ARTIFACT_STORAGE_ALIAS in getattr(settings, "STORAGES", {}):
         return storages[ARTIFACT_STORAGE_ALIAS]
-    import_path = getattr(settings, "USER_TASKS_ARTIFACT_STORAGE", None)
-    if import_path:
-        storage: Storage = import_string(import_path)()
+    storage_class = _read("USER_TASKS_ARTIFACT_STORAGE")
+    if storage_class is not None:
+        storage: Storage = storage_class()
         return storage
     return default_storage
+
+
+def max_page_size() -> int:
+    return _read("USER_TASKS_GRAPHQL_MAX_PAGE_SIZE")
+
+
+def max_depth() -> int:
+    return _read("USER_TASKS_GRAPHQL_MAX_DEPTH")
+
+
+def max_tokens() -> int:
+    return _read("USER_TASKS_GRAPHQL_MAX_TOKENS")
+
+
+def max_aliases() -> int:
+    return _read("USER_TASKS_GRAPHQL_MAX_ALIASES")
+
+
+def introspection_allowed() -> bool:
+    return _read("USER_TASKS_GRAPHQL_INTROSPECTION")
+
+
+def graphiql() -> bool:
+    return _read("USER_TASKS_GRAPHIQL")
+
+
+def visible_statuses_rule() -> Callable[[Any, Any], Any] | None:
+    """The project's ``f(user, queryset)`` widening what a user sees, or None."""
+    return _read("USER_TASKS_VISIBLE_STATUSES")
+
+
+def progress_interval() -> float:
+    return _read("USER_TASKS_PROGRESS_INTERVAL")
+
+
+def start_delay() -> float:
+    return _read("USER_TASKS_START_DELAY")
+
+
+def synchronous_commit() -> bool:
+    return _read("USER_TASKS_SYNCHRONOUS_COMMIT")
+
+
+def publish_timeout() -> float:
+    return _read("USER_TASKS_PUBLISH_TIMEOUT")
+
+
+def publish_retry_after() -> float:
+    return _read("USER_TASKS_PUBLISH_RETRY_AFTER")
+
+
+def group_refresh_interval() -> float:
+    return _read("USER_TASKS_GROUP_REFRESH_INTERVAL")
+
+
+def live_check_interval() -> float:
+    return _read("USER_TASKS_LIVE_CHECK_INTERVAL")
+
+
+def ws_max_subscriptions() -> int:
+    return _read("USER_TASKS_WS_MAX_SUBSCRIPTIONS")
+
+
+def ws_init_timeout() -> float:
+    return _read("USER_TASKS_WS_INIT_TIMEOUT")
+
+
+def ws_max_message_bytes() -> int:
+    return _read("USER_TASKS_WS_MAX_MESSAGE_BYTES")
+
+
+def ws_allowed_origins() -> list[str]:
+    return _read("USER_TASKS_WS_ALLOWED_ORIGINS")
+
+
+def ws_authenticate() -> Callable[[dict[str, Any], Any], Any] | None:
+    """The project's ``f(connection_params, scope) -> user | None`` for ``connection_init``, or None."""
+    return _read("USER_TASKS_WS_AUTHENTICATE")

@@ -11,10 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.conf import settings
 from django.db.models import QuerySet
-from django.utils.module_loading import import_string
 
+from .conf import visible_statuses_rule
 from .models import UserTaskArtifact, UserTaskStatus
 
 VIEW_STATUS = "user_tasks_graphql.view_usertaskstatus"
@@ -47,10 +46,10 @@ class OwnerPermissionBackend:
 
 
 def _widen(user: Any, queryset: QuerySet[UserTaskStatus]) -> QuerySet[UserTaskStatus]:
-    path = getattr(settings, "USER_TASKS_VISIBLE_STATUSES", None)
-    if not path:
+    rule = visible_statuses_rule()
+    if rule is None:
         return queryset.none()
-    widened: QuerySet[UserTaskStatus] = import_string(path)(user, queryset)
+    widened: QuerySet[UserTaskStatus] = rule(user, queryset)
     return widened
 
 

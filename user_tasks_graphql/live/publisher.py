@@ -30,6 +30,7 @@ from django.dispatch import receiver
 
 from ..core import conf
 from ..core.signals import statuses_changed
+from .newest import Newest
 from .sending import PubSubPipeline, send_events
 
 logger = logging.getLogger(__name__)
@@ -38,13 +39,12 @@ COALESCE_ABOVE = 1_000  # events waiting before they are coalesced even while a 
 
 
 def newest_per_status(events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One event per status, the one with the highest seq, in the order of their last arrival."""
-    newest: dict[str, dict[str, Any]] = {}
+    """One event per status, the one with the highest seq (the later on a tie: a later read is as
+    new), in the order of their last arrival."""
+    newest: Newest[dict[str, Any]] = Newest(order="arrival")
     for event in events:
-        key = event["uuid"]
-        known = newest.pop(key, None)
-        newest[key] = event if known is None or event["seq"] >= known["seq"] else known
-    return list(newest.values())[-MAX_KEPT_EVENTS:]
+        newest.offer(event["uuid"], event["seq"], event)
+    return newest.take()[-MAX_KEPT_EVENTS:]
 
 
 class Publisher:

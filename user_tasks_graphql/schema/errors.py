@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 
 from graphql import GraphQLError
+from strawberry.exceptions import MissingQueryError, StrawberryInputCoercionError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 logger = logging.getLogger("user_tasks_graphql.schema")
 
@@ -61,9 +63,6 @@ def _is_input_error(original: BaseException) -> bool:
     """Argument and variable coercion failures (a malformed UUID, a wrong type) are the client's, and so
     are documents with no operation to run: an empty one, an unknown ``operationName``, fragments only,
     or a query or mutation sent over the legacy ``graphql-ws`` protocol (subscriptions only)."""
-    from strawberry.exceptions import MissingQueryError, StrawberryInputCoercionError
-    from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
-
     return isinstance(
         original,
         StrawberryInputCoercionError

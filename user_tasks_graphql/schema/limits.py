@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
 
-from django.conf import settings
 from graphql import ValidationRule
 from strawberry.extensions import (
     AddValidationRules,
@@ -25,18 +23,9 @@ from strawberry.extensions import (
     query_depth_limiter,
 )
 
-DEFAULT_MAX_DEPTH = 10
-DEFAULT_MAX_TOKENS = 2000
-DEFAULT_MAX_ALIASES = 15
+from ..core import conf
+
 DOCUMENT_CACHE_SIZE = 256  # distinct documents; bounded so unique texts cannot grow memory
-
-
-def _setting(name: str, default: Any) -> Any:
-    return getattr(settings, name, default)
-
-
-def introspection_allowed() -> bool:
-    return bool(_setting("USER_TASKS_GRAPHQL_INTROSPECTION", settings.DEBUG))
 
 
 @functools.cache
@@ -50,18 +39,16 @@ def _alias_rule(max_aliases_count: int) -> type[ValidationRule]:
 
 
 def _limit_rules() -> AddValidationRules:
-    depth = int(_setting("USER_TASKS_GRAPHQL_MAX_DEPTH", DEFAULT_MAX_DEPTH))
-    aliases = int(_setting("USER_TASKS_GRAPHQL_MAX_ALIASES", DEFAULT_MAX_ALIASES))
-    return AddValidationRules([_depth_rule(depth), _alias_rule(aliases)])
+    return AddValidationRules([_depth_rule(conf.max_depth()), _alias_rule(conf.max_aliases())])
 
 
 def limit_extensions() -> list[Callable[[], SchemaExtension] | type[SchemaExtension]]:
     """Factories for each operation's limit extensions; the settings are read per operation."""
     extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
         _limit_rules,
-        lambda: MaxTokensLimiter(max_token_count=int(_setting("USER_TASKS_GRAPHQL_MAX_TOKENS", DEFAULT_MAX_TOKENS))),
+        lambda: MaxTokensLimiter(max_token_count=conf.max_tokens()),
         lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
     ]
-    if not introspection_allowed():
+    if not conf.introspection_allowed():
         extensions.append(DisableIntrospection)
     return extensions

@@ -20,33 +20,31 @@ from asgiref.sync import sync_to_async
 
 from ..core.events import instance_from_event
 from ..core.models import UserTaskStatus
+from ..live.newest import Newest
 from .prefetch import LoadPlan
 from .shared_results import SharedResults
 from .types import UserTaskStatusType
 
 
 class LatestEvents:
-    """A subscription's inbox: the hub offers events, the subscription reads the newest per status."""
+    """A subscription's inbox: the hub offers events, the subscription reads the newest per status,
+    statuses in the order they started waiting."""
 
     def __init__(self, accept: Callable[[dict[str, Any]], bool]) -> None:
         self._accept = accept
-        self._pending: OrderedDict[str, dict[str, Any]] = OrderedDict()
-        self._seen: dict[str, int] = {}
+        self._pending: Newest[dict[str, Any]] = Newest()
+        self._seen: Newest[None] = Newest()
         self._ready = asyncio.Event()
 
     def seen(self, key: str, seq: int) -> None:
         """Events of ``key`` up to ``seq`` are already known to the client (the snapshot)."""
-        self._seen[key] = max(seq, self._seen.get(key, -1))
+        self._seen.offer(key, seq, None)
 
     def offer(self, message: dict[str, Any]) -> None:
         if not self._accept(message):
             return
         key, seq = message["uuid"], message["seq"]
-        if seq <= self._seen.get(key, -1):
-            return
-        queued = self._pending.get(key)
-        if queued is None or seq > queued["seq"]:
-            self._pending[key] = message
+        if seq > self._seen.seq(key) and self._pending.offer(key, seq, message):
             self._ready.set()
 
     def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
@@ -55,13 +53,11 @@ class LatestEvents:
     async def _events(self) -> AsyncIterator[dict[str, Any]]:
         while True:
             await self._ready.wait()
-            key, event = self._pending.popitem(last=False)
+            key, event = self._pending.pop_first()
             if not self._pending:
                 self._ready.clear()
-            if event["seq"] <= self._seen.get(key, -1):
-                continue
-            self.seen(key, event["seq"])
-            yield event
+            if self._seen.offer(key, event["seq"], None):  # the client may know a newer state by now
+                yield event
 
 
 class EventLoader:

@@ -13,17 +13,12 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import strawberry
-from django.conf import settings
 from django.db.models import Model, Q, QuerySet
 
+from ..core.conf import max_page_size
 from .errors import bad_input
 
 T = TypeVar("T")
-DEFAULT_MAX_PAGE_SIZE = 100
-
-
-def max_page_size() -> int:
-    return int(getattr(settings, "USER_TASKS_GRAPHQL_MAX_PAGE_SIZE", DEFAULT_MAX_PAGE_SIZE))
 
 
 @strawberry.type

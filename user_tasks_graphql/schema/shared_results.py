@@ -3,32 +3,37 @@
 graphql-core executes a subscription's selection set once per subscriber for each event. With 100
 tabs watching one task, that is the same work done 100 times per update, and it was the largest
 part of the server's cost per websocket frame. Subscriptions receive the very same event object
-from the hub (``live.EventLoader``), which carries a ``SharedResults``; the executor here stores the
-result of executing a request on that object and hands it to every later subscription that sends
-the same document, operation and variables as the same user. Results with errors are not shared:
-each subscription executes those itself, so errors are processed and reported per operation.
+from the hub (``live.EventLoader``), which carries a ``SharedResults``; the executor
+(``adapters.graphql_core.SharingExecutor``) stores the result of executing a request on that object
+and hands it to every later subscription that sends the same document, operation and variables
+(``request_key``) as the same user.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Hashable
+from collections.abc import Hashable
 from typing import Any
 
 from graphql import ExecutionResult
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from .context import session_user_pk
-from .event_executor import EventScopedExecutor
 
 RequestKey = tuple[Hashable, ...]
 
 
 class SharedResults:
-    """The execution results of one event, by request (document, operation, variables, viewer)."""
+    """The execution results of one event, by request (document, operation, variables, viewer).
+
+    Results with errors are not kept: each subscription executes those itself, so errors are
+    processed and reported per operation."""
 
     def __init__(self) -> None:
         self._results: dict[RequestKey, ExecutionResult] = {}
+
+    def key_for(self, executor: StrawberryGraphQLCoreExecutionContext) -> RequestKey | None:
+        return request_key(executor)
 
     def get(self, key: RequestKey) -> ExecutionResult | None:
         return self._results.get(key)
@@ -50,35 +55,3 @@ def request_key(executor: StrawberryGraphQLCoreExecutionContext) -> RequestKey |
     except (TypeError, ValueError):
         return None
     return (location.source.body, location.start, variables, viewer)
-
-
-_NOT_YET: Any = object()
-
-
-class SharingExecutor(EventScopedExecutor):
-    """Strawberry's executor, reusing a subscription event's result across identical requests."""
-
-    _request_key: RequestKey | None = _NOT_YET
-
-    def build_per_event_executor(self, payload: Any) -> EventScopedExecutor:
-        """Work the request's key out once per subscription; each event's executor copies it."""
-        if self._request_key is _NOT_YET:
-            self._request_key = request_key(self)
-        return super().build_per_event_executor(payload)
-
-    def execute_operation(self, serially: bool | None = None) -> Any:
-        shared = getattr(self.root_value, "shared_results", None)
-        key = self._request_key if isinstance(shared, SharedResults) else None
-        if shared is None or key is None or key is _NOT_YET:
-            return super().execute_operation(serially)
-        known = shared.get(key)
-        if known is not None:
-            return known
-        result = super().execute_operation(serially)
-        if self.is_awaitable(result):
-            return _keep_when_done(shared, key, result)
-        return shared.keep(key, result)
-
-
-async def _keep_when_done(shared: SharedResults, key: RequestKey, pending: Awaitable[Any]) -> Any:
-    return shared.keep(key, await pending)

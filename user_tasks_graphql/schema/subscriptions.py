@@ -9,9 +9,9 @@ from typing import Any
 
 import strawberry
 from asgiref.sync import sync_to_async
-from django.conf import settings
 from strawberry.types import Info
 
+from ..core.conf import visible_statuses_rule
 from ..core.models import UserTaskStatus
 from ..core.permissions import find_status
 from ..live.groups import ALL_GROUP, status_group, user_group
@@ -30,7 +30,7 @@ def _visible(user: Any, status_uuid: uuid.UUID) -> bool:
 
 
 def _sees_everything(user: Any) -> bool:
-    return bool(user.is_superuser or getattr(settings, "USER_TASKS_VISIBLE_STATUSES", None))
+    return bool(user.is_superuser or visible_statuses_rule() is not None)
 
 
 async def _one_status(info: Info, status_uuid: uuid.UUID) -> AsyncGenerator[UserTaskStatusType, None]:

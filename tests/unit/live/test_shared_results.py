@@ -15,9 +15,12 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from user_tasks_graphql.core.events import load_events
 from user_tasks_graphql.live.groups import status_group
 from user_tasks_graphql.models import UserTaskStatus
+from user_tasks_graphql.routing import user_tasks_application
+from user_tasks_graphql.schema import Mutation, Query, Subscription, build_schema
 from user_tasks_graphql.schema.context import session_user_pk
 from user_tasks_graphql.schema.shared_results import SharedResults
 
+from .test_graphql_core_adapter import force_fallback
 from .wsclient import GraphQLSocket, session_cookie
 
 PROGRESS = "subscription($u: UUID!) { userTaskStatus(uuid: $u) { completedSteps state } }"
@@ -101,6 +104,32 @@ async def test_other_requests_and_other_users_execute_their_own(
     assert len({id(root) for root in event_executions}) == 1, "all of them read the same event object"
     await owner.close()
     await superuser.close()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_without_graphql_cores_internals_every_tab_still_receives_each_event(
+    alice: Any, event_executions: list[Any], monkeypatch: pytest.MonkeyPatch
+):
+    """Strawberry's own executor (adapters/graphql_core.py's fallback): nothing is shared, every
+    subscription executes the event itself, and each receives it."""
+    from example_site.asgi import django_application
+
+    force_fallback(monkeypatch)
+    schema = build_schema(query=Query, mutation=Mutation, subscription=Subscription)
+    assert schema.execution_context_class is StrawberryGraphQLCoreExecutionContext
+    application = user_tasks_application(schema, django_application)
+    status = await _new_status(alice)
+    sockets = [await _subscribed(application, alice, [("1", PROGRESS), ("2", NAME)], status) for _ in range(2)]
+    event_executions.clear()
+    await _publish_progress(status, 5)
+    for socket in sockets:
+        assert await _payloads(socket, 2) == {
+            "1": {"data": {"userTaskStatus": {"completedSteps": 5, "state": "IN_PROGRESS"}}},
+            "2": {"data": {"userTaskStatus": {"name": "export", "completedSteps": 5}}},
+        }
+    assert len(event_executions) == 4, "four subscriptions, four executions: nothing shared"
+    for socket in sockets:
+        await socket.close()
 
 
 def test_results_with_errors_are_not_shared():

@@ -10,9 +10,9 @@ from contextlib import aclosing
 import strawberry
 
 from example_site.demo.schema import schema as demo_schema
+from user_tasks_graphql.adapters.graphql_core import EventScopedExecutor
 from user_tasks_graphql.schema import build_schema
 from user_tasks_graphql.schema import schema as library_schema
-from user_tasks_graphql.schema.event_executor import EventScopedExecutor
 
 EVENTS = 1000
 

@@ -8,7 +8,7 @@ from user_tasks_graphql.core.states import UserTaskState
 from user_tasks_graphql.exceptions import TaskCanceledException
 from user_tasks_graphql.models import UserTaskArtifact, UserTaskStatus
 
-from .factories import make_container, make_status, reload
+from ..factories import make_container, make_status, reload
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from tests.testapp.models import StoppedSignal
 from user_tasks_graphql import user_task_stopped
 from user_tasks_graphql.models import UserTaskStatus
 
-from .factories import make_container, make_status
+from ..factories import make_container, make_status
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -13,7 +13,7 @@ from user_tasks_graphql.exceptions import TaskCanceledException
 from user_tasks_graphql.models import UserTaskStatus
 from user_tasks_graphql.worker.flusher import TrailingFlusher
 
-from .factories import make_container, make_status
+from ..factories import make_container, make_status
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

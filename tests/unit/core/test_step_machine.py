@@ -23,7 +23,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from user_tasks_graphql.exceptions import TaskCanceledException
 from user_tasks_graphql.models import UserTaskArtifact, UserTaskStatus
 
-from .factories import make_container, make_status, reload
+from ..factories import make_container, make_status, reload
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 
 from user_tasks_graphql.models import UserTaskArtifact
 
-from .factories import make_status
+from ..factories import make_status
 
 pytestmark = pytest.mark.django_db
 

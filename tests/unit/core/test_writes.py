@@ -11,7 +11,7 @@ from user_tasks_graphql.core import writes
 from user_tasks_graphql.core.events import load_events
 from user_tasks_graphql.models import UserTaskStatus
 
-from .factories import make_container, make_status
+from ..factories import make_container, make_status
 
 pytestmark = pytest.mark.django_db(transaction=True)
 RETURNING = connection.vendor == "postgresql"

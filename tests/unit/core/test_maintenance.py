@@ -13,7 +13,7 @@ from user_tasks_graphql.core.maintenance import purge_old_user_tasks, reap_stale
 from user_tasks_graphql.models import UserTaskArtifact, UserTaskStatus
 from user_tasks_graphql.tasks import purge_old_user_tasks as purge_task
 
-from .factories import make_container, make_status
+from ..factories import make_container, make_status
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

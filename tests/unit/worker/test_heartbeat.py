@@ -10,7 +10,7 @@ from django.utils import timezone
 from user_tasks_graphql.models import UserTaskStatus
 from user_tasks_graphql.worker.heartbeat import Heartbeat
 
-from .factories import make_status
+from ..factories import make_status
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

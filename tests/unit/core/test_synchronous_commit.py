@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from user_tasks_graphql.core.writes import ASYNC_COMMIT
 from user_tasks_graphql.models import UserTaskStatus
 
-from .factories import make_status
+from ..factories import make_status
 
 pytestmark = pytest.mark.django_db(transaction=True)
 POSTGRESQL = connection.vendor == "postgresql"

@@ -17,7 +17,7 @@ import pytest
 
 from user_tasks_graphql.models import UserTaskArtifact, UserTaskStatus
 
-from .factories import make_container, make_status, reload
+from ..factories import make_container, make_status, reload
 from .interleaving import Points, SpyLock, in_thread, instrument, spy_on
 
 pytestmark = pytest.mark.django_db(transaction=True)

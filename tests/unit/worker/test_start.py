@@ -19,7 +19,7 @@ from user_tasks_graphql.models import UserTaskStatus
 from user_tasks_graphql.worker import signals
 from user_tasks_graphql.worker.flusher import flusher
 
-from .factories import make_container, make_status, reload
+from ..factories import make_container, make_status, reload
 
 pytestmark = pytest.mark.django_db(transaction=True)
 ONE_STATEMENT = connection.vendor == "postgresql"
