@@ -24,9 +24,7 @@ returns None from then on, and the publisher sends with the layer's public ``gro
 
 from __future__ import annotations
 
-import importlib.metadata
 import logging
-import threading
 from collections.abc import Iterable
 from typing import Any, Self
 
@@ -34,13 +32,12 @@ import redis
 import redis.sentinel
 from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer
 
+from .internals import InternalsCheck
+
 logger = logging.getLogger(__name__)
 PIPELINE_MESSAGES = 256  # messages per pipeline: bounds the memory and the time one pipeline takes
 LAYER_ATTRIBUTES = ("_args", "_kwargs")  # set by RedisPubSubChannelLayer.__init__
 LOOP_LAYER_METHODS = ("_get_shard", "_get_group_channel_name")
-
-_check_lock = threading.Lock()
-_missing: tuple[str, ...] | None = None  # the result of the one check, once made
 
 
 def _probe() -> list[str]:
@@ -78,24 +75,18 @@ def _probe() -> list[str]:
     return []
 
 
+CHECK = InternalsCheck(
+    "channels-redis",
+    _probe,
+    "the pub/sub layer as channels-redis 4.3 builds it",
+    "live updates are sent with group_send, one PUBLISH per group and event, instead of pipelines",
+    logger,
+)
+
+
 def missing_internals() -> tuple[str, ...]:
-    """The private parts of channels-redis that ``PubSubPipeline`` needs and does not find;
-    checked on first use, and a warning logged if any is missing, once per process."""
-    global _missing
-    with _check_lock:
-        if _missing is None:
-            try:
-                _missing = tuple(_probe())
-            except Exception as exc:  # a layer not built as 4.3 builds it: what is missing is unknown
-                _missing = (f"the pub/sub layer as channels-redis 4.3 builds it ({exc!r})",)
-            if _missing:
-                logger.warning(
-                    "channels-redis %s lacks %s: live updates are sent with group_send, one PUBLISH per group "
-                    "and event, instead of pipelines",
-                    importlib.metadata.version("channels-redis"),
-                    ", ".join(_missing),
-                )
-        return _missing
+    """The private parts of channels-redis that ``PubSubPipeline`` needs and does not find (checked once)."""
+    return CHECK.missing()
 
 
 def sync_pool(host: dict[str, Any], timeout: float) -> redis.ConnectionPool:

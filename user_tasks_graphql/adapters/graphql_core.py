@@ -26,22 +26,19 @@ the same check, so a project's subclass of them degrades the same way.
 
 from __future__ import annotations
 
-import importlib.metadata
 import inspect
 import logging
-import threading
 from collections.abc import Awaitable, Hashable, MutableMapping
 from typing import Any, Protocol
 
 from graphql import build_schema, parse
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from .internals import InternalsCheck
+
 logger = logging.getLogger(__name__)
 METHODS = {"build_per_event_executor": ("self", "payload"), "execute_operation": ("self", "serially")}
 PER_EVENT_MEMOS = ("_relevant_sub_fields", "_stream_usages")  # attributes of each executor
-
-_check_lock = threading.Lock()
-_missing: tuple[str, ...] | None = None  # the result of the one check, once made
 
 
 def _probe() -> list[str]:
@@ -72,28 +69,19 @@ def _probe() -> list[str]:
     return missing
 
 
+CHECK = InternalsCheck(
+    "graphql-core",
+    _probe,
+    "the executor as graphql-core 3.3 builds it",
+    "executing with Strawberry's default executor, so subscription events are executed once per "
+    "subscription and an open subscription's memory grows with its events",
+    logger,
+)
+
+
 def missing_internals() -> tuple[str, ...]:
-    """The private parts of graphql-core that the executors here need and do not find; checked on
-    first use, and a warning logged if any is missing, once per process."""
-    global _missing
-    missing = _missing
-    if missing is None:
-        with _check_lock:
-            if _missing is None:
-                try:
-                    _missing = tuple(_probe())
-                except Exception as exc:  # an executor not built as 3.3 builds it: what is missing is unknown
-                    _missing = (f"the executor as graphql-core 3.3 builds it ({exc!r})",)
-                if _missing:
-                    logger.warning(
-                        "graphql-core %s lacks %s: executing with Strawberry's default executor, so subscription "
-                        "events are executed once per subscription and an open subscription's memory grows with "
-                        "its events",
-                        importlib.metadata.version("graphql-core"),
-                        ", ".join(_missing),
-                    )
-            missing = _missing
-    return missing
+    """The private parts of graphql-core that the executors here need and do not find (checked once)."""
+    return CHECK.missing()
 
 
 def executor_class() -> type[StrawberryGraphQLCoreExecutionContext]:

@@ -6,7 +6,6 @@ needs Redis: db 9 of TEST_CHANNEL_REDIS_URL or of redis://127.0.0.1:6379; the in
 checks the pipelines' own delivery)."""
 
 import asyncio
-import logging
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -25,6 +24,8 @@ from user_tasks_graphql.core.events import EVENT_TYPE
 from user_tasks_graphql.live import publisher as publisher_module
 from user_tasks_graphql.live.groups import groups_for, status_group
 from user_tasks_graphql.live.sending import PubSubPipeline
+
+from .adapter_checks import Warnings, checked_anew
 
 
 def test_only_the_pubsub_layer_gets_pipelines():
@@ -143,28 +144,10 @@ def test_a_second_reset_or_a_timeout_is_raised_and_the_connection_closed(outcome
 # ---- without the private parts: group_send ------------------------------------------------------
 
 
-class Warnings(logging.Handler):
-    """The warnings one logger logs (the project's loggers may not propagate to caplog's)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
 @pytest.fixture
 def unchecked(monkeypatch: pytest.MonkeyPatch) -> Iterator[Warnings]:
-    """The adapter as in a new process (nothing checked yet), with the warnings it logs."""
-    monkeypatch.setattr(channels_redis, "_missing", None)
-    logger = logging.getLogger(channels_redis.__name__)
-    warnings = Warnings()
-    logger.addHandler(warnings)
-    try:
+    with checked_anew(monkeypatch, channels_redis.CHECK) as warnings:
         yield warnings
-    finally:
-        logger.removeHandler(warnings)
 
 
 def _rename_in_init(cls: Any, old: str, new: str) -> Callable[[pytest.MonkeyPatch], None]:

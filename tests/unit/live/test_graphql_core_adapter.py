@@ -4,7 +4,6 @@ deliver every event (tests/unit/live/test_shared_results.py checks it over the w
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncGenerator, Callable, Iterator
 from contextlib import aclosing
 from typing import Any
@@ -18,6 +17,8 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from user_tasks_graphql.adapters import graphql_core
 from user_tasks_graphql.adapters.graphql_core import SharingExecutor, executor_class
 from user_tasks_graphql.schema import build_schema
+
+from .adapter_checks import Query, Tick, Warnings, checked_anew
 
 
 def _rename_memo(old: str, new: str) -> Callable[[pytest.MonkeyPatch], None]:
@@ -57,48 +58,19 @@ BREAKAGES: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
 }
 
 
-class Warnings(logging.Handler):
-    """The warnings one logger logs (the project's loggers may not propagate to caplog's)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
 @pytest.fixture
 def unchecked(monkeypatch: pytest.MonkeyPatch) -> Iterator[Warnings]:
-    """The adapter as in a new process (nothing checked yet), with the warnings it logs."""
-    monkeypatch.setattr(graphql_core, "_missing", None)
-    logger = logging.getLogger(graphql_core.__name__)
-    warnings = Warnings()
-    logger.addHandler(warnings)
-    try:
+    with checked_anew(monkeypatch, graphql_core.CHECK) as warnings:
         yield warnings
-    finally:
-        logger.removeHandler(warnings)
 
 
 def force_fallback(monkeypatch: pytest.MonkeyPatch, missing: str = "Executor._stream_usages") -> None:
     """The adapter's one check made with a graphql-core lacking ``missing``; graphql-core is whole
     again afterwards, and the adapter keeps to Strawberry's executor (until the test's end)."""
-    monkeypatch.setattr(graphql_core, "_missing", None)
+    monkeypatch.setattr(graphql_core.CHECK, "result", None)
     with monkeypatch.context() as broken:
         BREAKAGES[missing](broken)
         assert executor_class() is StrawberryGraphQLCoreExecutionContext
-
-
-@strawberry.type
-class Tick:
-    number: int
-    label: str
-
-
-@strawberry.type
-class Query:
-    ok: bool = True
 
 
 @strawberry.type

@@ -14,18 +14,9 @@ from user_tasks_graphql.adapters.graphql_core import EventScopedExecutor
 from user_tasks_graphql.schema import build_schema
 from user_tasks_graphql.schema import schema as library_schema
 
+from .adapter_checks import Query, Tick
+
 EVENTS = 1000
-
-
-@strawberry.type
-class Tick:
-    number: int
-    label: str
-
-
-@strawberry.type
-class Query:
-    ok: bool = True
 
 
 @strawberry.type
