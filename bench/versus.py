@@ -3,7 +3,9 @@
     python bench/versus.py REV --only update_cost --only e2e_latency [--rounds 2] [--quick]
 
 REV (a commit, tag or branch) is checked out into a temporary git worktree; each round runs
-``bench/run.py`` there, then here, with the same options, so both see the same machine. Every
+``bench/run.py`` there and here with the same options, so both see the same machine, the earlier
+revision first in odd rounds and this tree first in even ones (a machine that warms up or slows
+down during a round weighs on both alike). Every
 table row the two runs share is printed with its first figure before and after, the median over
 the rounds, and after / before (a time: lower is better; a rate such as tasks/s: higher).
 """
@@ -66,7 +68,8 @@ def main() -> None:
                        capture_output=True)  # fmt: skip
         try:
             for round_number in range(1, options.rounds + 1):
-                for tree, figures in ((earlier, before), (REPO, after)):
+                turns = ((earlier, before), (REPO, after))
+                for tree, figures in turns if round_number % 2 else reversed(turns):
                     for label, value in first_figures(run_bench(tree, passed)).items():
                         figures[label].append(value)
                 print(f"round {round_number} of {options.rounds} done", file=sys.stderr, flush=True)
