@@ -19,20 +19,46 @@ ignores), and a task still running acknowledges its message as it did before Cel
 Checked against kombu 5.7.0 with Celery 5.7.0 and redis-py 8.2.0; harmless with Celery 5.6.3,
 which does not close twice. It only overrides ``Channel._connparams``, and changes nothing while
 the transport is attached: if kombu renames it, the override is never called and the transport is
-kombu's own. tests/reliability/test_broker_restart.py says when kombu no longer needs it.
+kombu's own (the first channel checks it, once per process, and logs a warning then).
+tests/reliability/test_broker_restart.py says when kombu no longer needs it.
 """
 
 from __future__ import annotations
 
+import inspect
+import logging
 from typing import Any
 
 from kombu.transport import redis as kombu_redis
+
+from .internals import InternalsCheck
+
+logger = logging.getLogger(__name__)
+
+
+def _probe() -> list[str]:
+    method = getattr(kombu_redis.Channel, "_connparams", None)
+    if not callable(method):
+        return ["Channel._connparams"]
+    if "asynchronous" not in inspect.signature(method).parameters:
+        return ["Channel._connparams(asynchronous)"]
+    return []
+
+
+CHECK = InternalsCheck(
+    "kombu",
+    _probe,
+    "the Redis transport as kombu 5.7 builds it",
+    "the Redis transport is kombu's own: a worker may stop when Redis restarts (docs/operations.md)",
+    logger,
+)
 
 
 class Channel(kombu_redis.Channel):
     """A Redis channel whose cleanup still knows where Redis is after its transport let go."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        CHECK.missing()
         # kombu's __init__ already connects (a PING through the asynchronous pool)
         self._remembered_connparams: dict[bool, dict[str, Any]] = {}
         super().__init__(*args, **kwargs)

@@ -14,11 +14,10 @@ import strawberry
 from graphql import Executor
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from tests.unit.adapters.checks import Query, Tick, Warnings, checked_anew
 from user_tasks_graphql.adapters import graphql_core
 from user_tasks_graphql.adapters.graphql_core import SharingExecutor, executor_class
 from user_tasks_graphql.schema import build_schema
-
-from .adapter_checks import Query, Tick, Warnings, checked_anew
 
 
 def _rename_memo(old: str, new: str) -> Callable[[pytest.MonkeyPatch], None]:

@@ -10,11 +10,10 @@ from contextlib import aclosing
 import strawberry
 
 from example_site.demo.schema import schema as demo_schema
+from tests.unit.adapters.checks import Query, Tick
 from user_tasks_graphql.adapters.graphql_core import EventScopedExecutor
 from user_tasks_graphql.schema import build_schema
 from user_tasks_graphql.schema import schema as library_schema
-
-from .adapter_checks import Query, Tick
 
 EVENTS = 1000
 

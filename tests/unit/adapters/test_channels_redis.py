@@ -18,14 +18,13 @@ import redis.sentinel
 from channels.layers import InMemoryChannelLayer
 from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer, RedisSingleShardConnection
 
+from tests.unit.adapters.checks import Warnings, checked_anew
 from user_tasks_graphql.adapters import channels_redis
 from user_tasks_graphql.adapters.channels_redis import sync_pool
 from user_tasks_graphql.core.events import EVENT_TYPE
 from user_tasks_graphql.live import publisher as publisher_module
 from user_tasks_graphql.live.groups import groups_for, status_group
 from user_tasks_graphql.live.sending import PubSubPipeline
-
-from .adapter_checks import Warnings, checked_anew
 
 
 def test_only_the_pubsub_layer_gets_pipelines():
