@@ -155,23 +155,25 @@ def _orm(rows: QuerySet[Any], **changes: Any) -> Written:
 # ---- the state machine's changes -----------------------------------------------------------------
 
 
+@functools.cache
+def _find_sql(model: type[Model], alias: str) -> str:
+    """Every column of the row of a task id."""
+    quote = connections[alias].ops.quote_name
+    column = {field.attname: quote(str(field.column)) for field in model._meta.concrete_fields}
+    names = ", ".join(column[name] for name in _columns(model))
+    return f"SELECT {names} FROM {quote(model._meta.db_table)} WHERE {column['task_id']} = %s"
+
+
 def find_by_task_id(model: type[Model], task_id: str) -> Any:
     """The row of Celery task ``task_id`` read with SQL built once; None where that does not
     apply or no row matched (the caller reads it the ORM way, or creates it)."""
     connection = _usable_connection(model)
     if connection is None:
         return None
-    quote = connection.ops.quote_name
-    names = _columns(model)
-    column = {field.attname: quote(str(field.column)) for field in model._meta.concrete_fields}
-    sql = (
-        f"SELECT {', '.join(column[name] for name in names)} FROM {quote(model._meta.db_table)} "
-        f"WHERE {column['task_id']} = %s"
-    )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [task_id])
+        cursor.execute(_find_sql(model, connection.alias), [task_id])
         row = cursor.fetchone()
-    return None if row is None else model.from_db(connection.alias, list(names), row)
+    return None if row is None else model.from_db(connection.alias, list(_columns(model)), row)
 
 
 def start_by_task_id(model: type[Model], task_id: str) -> tuple[Any, dict[str, Any]] | None:
