@@ -25,16 +25,11 @@ from django.db import connection
 
 from example_site.celery import app as celery_app
 from example_site.serving import UVICORN_WEBSOCKET_OPTIONS
+from tests.services import service_missing
 
 from .brokers import Broker, amqp_url, prepare_vhost, publishing_to
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _missing(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"integration service missing under CI: {reason}", pytrace=False)
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
@@ -42,14 +37,14 @@ def services(django_db_setup: Any, django_db_blocker: Any) -> dict[str, str]:
     """URLs of the PostgreSQL test database and the Redis database the workers share with us."""
     broker = celery_app.conf.broker_url or ""
     if not broker.startswith("redis://"):
-        _missing("the Celery broker is not Redis: run `make test-integration` (sets TEST_CELERY_BROKER_URL)")
+        service_missing("the Celery broker is not Redis: run `make test-integration` (sets TEST_CELERY_BROKER_URL)")
     try:
         redis.Redis.from_url(broker, socket_connect_timeout=2).ping()
     except redis.RedisError as exc:
-        _missing(f"Redis does not answer at {broker}: {exc}")
+        service_missing(f"Redis does not answer at {broker}: {exc}")
     with django_db_blocker.unblock():
         if connection.vendor != "postgresql":
-            _missing("DATABASE_URL is not PostgreSQL (the workers need a database shared across processes)")
+            service_missing("DATABASE_URL is not PostgreSQL (the workers need a database shared across processes)")
         params = connection.settings_dict
         database_url = (
             f"postgres://{params['USER']}:{params['PASSWORD'] or ''}@{params['HOST'] or '127.0.0.1'}:"
@@ -57,7 +52,7 @@ def services(django_db_setup: Any, django_db_blocker: Any) -> dict[str, str]:
         )
     channels = os.environ.get("TEST_CHANNEL_REDIS_URL", "")
     if not channels.startswith("redis://"):
-        _missing("no Redis channel layer: run `make test-integration` (sets TEST_CHANNEL_REDIS_URL)")
+        service_missing("no Redis channel layer: run `make test-integration` (sets TEST_CHANNEL_REDIS_URL)")
     return {"broker": broker, "database": database_url, "channels": channels}
 
 
@@ -136,7 +131,7 @@ def broker(request: pytest.FixtureRequest, services: dict[str, str]) -> Iterator
     url = amqp_url()
     problem = prepare_vhost(url)  # once per session
     if problem:
-        _missing(f"{problem} (set TEST_AMQP_URL)")
+        service_missing(f"{problem} (set TEST_AMQP_URL)")
     with publishing_to(celery_app, url):
         yield Broker(name, url)
 

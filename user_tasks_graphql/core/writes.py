@@ -93,6 +93,13 @@ def _columns(model: type[Model]) -> tuple[str, ...]:
     return tuple(field.attname for field in model._meta.concrete_fields)
 
 
+@functools.cache
+def _quoted(model: type[Model], alias: str) -> dict[str, str]:
+    """Each column's quoted name, by attribute name."""
+    quote = connections[alias].ops.quote_name
+    return {field.attname: quote(str(field.column)) for field in model._meta.concrete_fields}
+
+
 def _in(count: int) -> str:
     return "(" + ", ".join(["%s"] * count) + ")"
 
@@ -122,7 +129,7 @@ def _sql(model: type[Model], alias: str, name: str) -> str:
     columns (every column for ``start_task``) and the parent's uuid. Its parameters: the changes',
     the time, the condition's."""
     quote = connections[alias].ops.quote_name
-    column = {field.attname: quote(str(field.column)) for field in model._meta.concrete_fields}
+    column = _quoted(model, alias)
     table = quote(model._meta.db_table)
     own = (  # the row whose attempt adds steps is active in that attempt
         f"SELECT 1 FROM {table} own WHERE own.{column['id']} = %s AND own.{column['attempts']} = %s "
@@ -159,7 +166,7 @@ def _orm(rows: QuerySet[Any], **changes: Any) -> Written:
 def _find_sql(model: type[Model], alias: str) -> str:
     """Every column of the row of a task id."""
     quote = connections[alias].ops.quote_name
-    column = {field.attname: quote(str(field.column)) for field in model._meta.concrete_fields}
+    column = _quoted(model, alias)
     names = ", ".join(column[name] for name in _columns(model))
     return f"SELECT {names} FROM {quote(model._meta.db_table)} WHERE {column['task_id']} = %s"
 

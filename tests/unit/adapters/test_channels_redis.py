@@ -18,6 +18,7 @@ import redis.sentinel
 from channels.layers import InMemoryChannelLayer
 from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer, RedisSingleShardConnection
 
+from tests.services import service_missing
 from tests.unit.adapters.checks import Warnings, checked_anew
 from user_tasks_graphql.adapters import channels_redis
 from user_tasks_graphql.adapters.channels_redis import sync_pool
@@ -213,7 +214,7 @@ def _redis_url() -> str:
     try:
         redis.Redis.from_url(url, socket_connect_timeout=0.5).ping()
     except redis.ConnectionError:
-        pytest.skip(f"no Redis at {url}")
+        service_missing(f"no Redis at {url}")
     return url
 
 
