@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
@@ -38,7 +39,8 @@ class EventHub:
         self._layer = layer
         self._channel: str | None = None
         self._channel_lock = asyncio.Lock()
-        self._listeners: dict[str, set[Listener]] = {}
+        self._listeners: dict[str, dict[Listener, int]] = {}  # each group's, with the number of their arrival
+        self._arrivals = itertools.count()
         self.joined: set[str] = set()
         self._group_locks: dict[str, asyncio.Lock] = {}
         self._delivered: Newest[None] = Newest(MAX_REMEMBERED_STATUSES, order="updated")  # seqs handed out
@@ -51,15 +53,16 @@ class EventHub:
     async def listen(self, groups: list[str], listener: Listener) -> AsyncIterator[None]:
         """Events of ``groups`` go to ``listener`` from the moment this returns until the block ends."""
         await self._start()
+        arrival = next(self._arrivals)
         for group in groups:
-            self._listeners.setdefault(group, set()).add(listener)
+            self._listeners.setdefault(group, {})[listener] = arrival
         try:
             await asyncio.gather(*(self._join(group) for group in groups))
             yield
         finally:
             for group in groups:
-                members = self._listeners.get(group, set())
-                members.discard(listener)
+                members = self._listeners.get(group, {})
+                members.pop(listener, None)
                 if not members:
                     self._listeners.pop(group, None)
                     await self._leave(group)
@@ -173,9 +176,12 @@ class EventHub:
             return
         if not self._delivered.offer(key, seq, None):
             return
-        targets: set[Listener] = set()
-        for group in groups_for(event):
-            targets.update(self._listeners.get(group, ()))
+        reached = [members for group in groups_for(event) if (members := self._listeners.get(group))]
+        if len(reached) == 1:
+            targets = list(reached[0])
+        else:  # one offer each, first come first served
+            merged = {listener: arrival for members in reached for listener, arrival in members.items()}
+            targets = sorted(merged, key=merged.__getitem__)
         for listener in targets:
             listener.offer(event)
 

@@ -84,6 +84,30 @@ async def test_one_membership_per_group_and_each_event_handed_out_once():
     assert central._listeners == {}
 
 
+async def test_listeners_are_served_in_the_order_they_came():
+    """Fair and predictable: the first subscriber of an event hears of it first, whichever of its
+    groups (status, user, all) brought each listener in."""
+    layer = InMemoryChannelLayer()
+    central = EventHub(layer)
+    served: list[int] = []
+
+    class Numbered:
+        def __init__(self, number: int) -> None:
+            self.number = number
+
+        def offer(self, event: dict[str, Any]) -> None:
+            served.append(self.number)
+
+    one = event(1)
+    choices = [[status_group(one["uuid"])], [user_group(1)], [ALL_GROUP], [user_group(1), ALL_GROUP]]
+    async with contextlib.AsyncExitStack() as stack:
+        for number in range(40):
+            await stack.enter_async_context(central.listen(choices[number * 7 % 4], Numbered(number)))
+        await layer.group_send(ALL_GROUP, one)
+        await wait_until(lambda: len(served) == 40)
+    assert served == list(range(40))
+
+
 async def test_listeners_get_only_their_groups():
     layer = InMemoryChannelLayer()
     central = EventHub(layer)
@@ -214,7 +238,7 @@ async def test_a_hub_per_event_loop_and_none_left_running():
     assert first._listeners == {}
     inbox = Inbox()
     async with first.listen(["g"], inbox):
-        assert first._listeners == {"g": {inbox}}
+        assert list(first._listeners) == ["g"] and list(first._listeners["g"]) == [inbox]
         assert first._reader is not None
     assert first._reader is None, "no background task outlives the last subscription"
     assert get_channel_layer() is not None
