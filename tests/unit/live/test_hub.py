@@ -238,7 +238,8 @@ async def test_a_hub_per_event_loop_and_none_left_running():
     assert first._listeners == {}
     inbox = Inbox()
     async with first.listen(["g"], inbox):
-        assert list(first._listeners) == ["g"] and list(first._listeners["g"]) == [inbox]
+        assert list(first._listeners) == ["g"]
+        assert list(first._listeners["g"]) == [inbox]
         assert first._reader is not None
     assert first._reader is None, "no background task outlives the last subscription"
     assert get_channel_layer() is not None
