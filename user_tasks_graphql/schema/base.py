@@ -3,15 +3,19 @@ that shares subscription events' results and keeps no memory per event (``adapte
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from ..adapters.graphql_core import executor_class
 from .errors import classify
-from .limits import limit_extensions
+from .limits import executor_without_suggestions, limit_extensions, suggestions_hidden
+
+ONE_RESULT = frozenset({OperationType.QUERY, OperationType.MUTATION})
 
 
 class UserTasksSchema(strawberry.Schema):
@@ -20,11 +24,46 @@ class UserTasksSchema(strawberry.Schema):
     Executes with ``adapters.graphql_core.SharingExecutor`` unless given an
     ``execution_context_class``: derive yours from it, or long-lived subscriptions grow with every
     event they send. With a graphql-core that lacks what that executor relies on, it executes with
-    Strawberry's default executor instead (``adapters.graphql_core.executor_class``)."""
+    Strawberry's default executor instead (``adapters.graphql_core.executor_class``).
+
+    ``execute`` runs queries and mutations only: a subscription is a stream, which one result
+    cannot carry (run once, its resolver's generator failed as an internal error). It raises
+    Strawberry's ``InvalidOperationTypeError`` for it, which HTTP views answer with a 400;
+    subscriptions are served by ``subscribe`` (the websocket)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs["execution_context_class"] = kwargs.get("execution_context_class") or executor_class()
         super().__init__(*args, **kwargs)
+
+    async def execute(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        allowed = ONE_RESULT.intersection(allowed_operation_types or ONE_RESULT)
+        return await super().execute(
+            query, variable_values, context_value, root_value, operation_name, allowed, operation_extensions
+        )
+
+    def execute_sync(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        allowed = ONE_RESULT.intersection(allowed_operation_types or ONE_RESULT)
+        return super().execute_sync(
+            query, variable_values, context_value, root_value, operation_name, allowed, operation_extensions
+        )
 
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         for error in errors:
@@ -36,4 +75,7 @@ def build_schema(
 ) -> UserTasksSchema:
     """Build a schema from your merged root types with our error handling and limits."""
     extensions = [*limit_extensions(), *kwargs.pop("extensions", [])]
+    if suggestions_hidden():
+        executor = kwargs.get("execution_context_class") or executor_class()
+        kwargs["execution_context_class"] = executor_without_suggestions(executor)
     return UserTasksSchema(query=query, mutation=mutation, subscription=subscription, extensions=extensions, **kwargs)

@@ -1,18 +1,26 @@
-"""Abuse limits, on by default: query depth, tokens, aliases; introspection only when allowed.
+"""Abuse limits, on by default: query depth, tokens, aliases; introspection only when allowed, and
+without introspection no "Did you mean ...?" suggestions either, which would spell the schema out
+one typo at a time.
 
 Validating a document costs milliseconds, and SPAs send the same few documents over and over (every
 tab subscribes with the same text), so validation is cached by document and rules; the limit rules
 are built once per limit value, so a cached validation holds until a setting changes. (Parsing is
 not cached: Strawberry's ``ParserCache`` lets syntax errors escape its error handling, and a
 websocket would then miss its 4400 close.)
+
+Suggestions are graphql-core's to hide (its ``hide_suggestions`` flag), in two places: validation
+(unknown fields, arguments, types, enum values in the document) and execution (variables that do
+not fit their types). Strawberry passes neither, so validation runs through
+``ValidationWithoutSuggestions`` and execution through ``executor_without_suggestions``.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from typing import Any, TypeVar
 
-from graphql import ValidationRule
+from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema, ValidationRule, validate
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
@@ -22,10 +30,16 @@ from strawberry.extensions import (
     max_aliases,
     query_depth_limiter,
 )
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
 from ..core import conf
+from .input_checks import RefuseUnstorableStrings
 
 DOCUMENT_CACHE_SIZE = 256  # distinct documents; bounded so unique texts cannot grow memory
+
+Executor = TypeVar("Executor")
+_WITHOUT_SUGGESTIONS: dict[type, type] = {}
 
 
 @functools.cache
@@ -42,12 +56,62 @@ def _limit_rules() -> AddValidationRules:
     return AddValidationRules([_depth_rule(conf.max_depth()), _alias_rule(conf.max_aliases())])
 
 
+def suggestions_hidden() -> bool:
+    """No suggestions where there is no introspection (read when the schema is built, as it is)."""
+    return not conf.introspection_allowed()
+
+
+@functools.lru_cache(maxsize=DOCUMENT_CACHE_SIZE)
+def _validate_without_suggestions(
+    schema: GraphQLSchema, document: DocumentNode, rules: tuple[type[ASTValidationRule], ...]
+) -> list[GraphQLError]:
+    # Strawberry's own two rules, added as its ``validate_document`` adds them
+    extra = (MaybeNullValidationRule, OneOfInputValidationRule)
+    return validate(schema, document, (*rules, *extra), hide_suggestions=True)
+
+
+class ValidationWithoutSuggestions(ValidationCache):
+    """Strawberry's cached validation, run by graphql-core with ``hide_suggestions``.
+
+    ``ValidationCache`` validates through its ``cached_validate_document(schema, document, rules)``,
+    handing it graphql-core's schema; this one hands that to graphql-core's ``validate`` with
+    suggestions off (tests/unit/api/test_suggestions.py fails if it ever stops being called)."""
+
+    def __init__(self) -> None:
+        super().__init__(maxsize=DOCUMENT_CACHE_SIZE)
+        self.cached_validate_document = _validate_without_suggestions
+
+
+class _NoSuggestions:
+    """Mixed in before an executor class: graphql-core builds it with ``hide_suggestions``."""
+
+    @classmethod
+    def build(cls, *args: Any, **kwargs: Any) -> Any:
+        kwargs["hide_suggestions"] = True
+        return super().build(*args, **kwargs)  # type: ignore[misc]
+
+
+def executor_without_suggestions(executor: type[Executor]) -> type[Executor]:
+    """``executor`` building every execution with graphql-core's ``hide_suggestions``: a variable
+    that does not fit its input type is refused without naming the fields or values that would.
+    One class per executor, so schemas built alike execute with the same class."""
+    if executor not in _WITHOUT_SUGGESTIONS:
+        name = f"{executor.__name__}WithoutSuggestions"
+        _WITHOUT_SUGGESTIONS[executor] = type(name, (_NoSuggestions, executor), {"__doc__": executor.__doc__})
+    return _WITHOUT_SUGGESTIONS[executor]
+
+
 def limit_extensions() -> list[Callable[[], SchemaExtension] | type[SchemaExtension]]:
-    """Factories for each operation's limit extensions; the settings are read per operation."""
+    """Factories for each operation's limit extensions; the settings are read per operation. With
+    them runs the refusal of strings no column can hold (``input_checks``)."""
+    validation: Callable[[], SchemaExtension] | type[SchemaExtension] = (
+        ValidationWithoutSuggestions if suggestions_hidden() else lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE)
+    )
     extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
         _limit_rules,
         lambda: MaxTokensLimiter(max_token_count=conf.max_tokens()),
-        lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
+        validation,
+        RefuseUnstorableStrings,
     ]
     if not conf.introspection_allowed():
         extensions.append(DisableIntrospection)
