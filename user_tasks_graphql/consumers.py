@@ -18,10 +18,13 @@ from strawberry.types.unset import UNSET
 from .core import conf
 from .live.publisher import publisher
 from .schema.errors import BAD_USER_INPUT
+from .ws_decoding import RefusedMessage, decode
 
 logger = logging.getLogger(__name__)
 
 MESSAGE_TOO_BIG = 1009  # RFC 6455
+INVALID_MESSAGE = 4400  # graphql-transport-ws's code for a message it cannot take; ours on graphql-ws too
+REFUSALS = {1002, MESSAGE_TOO_BIG, INVALID_MESSAGE}  # 1002: graphql-ws's close for a frame that is not text
 
 
 def _malformed(message: Any, start: str) -> bool:
@@ -61,6 +64,12 @@ def client_went_away(error: BaseException) -> bool:
 
 
 class TransportWSHandler(BaseGraphQLTransportWSHandler):
+    async def handle(self) -> None:
+        try:
+            await super().handle()
+        except RefusedMessage as refused:  # raised by the consumer's decode_json: the socket is closed
+            await self.handle_invalid_message(refused.reason)
+
     async def handle_task_exception(self, error: Exception) -> None:
         if client_went_away(error):
             logger.debug("A websocket closed while an operation was sending: %r", error)
@@ -82,6 +91,12 @@ class LegacyWSHandler(BaseGraphQLWSHandler):
         timeout = asyncio.create_task(self._close_without_init())
         try:
             await super().handle()
+        except RefusedMessage as refused:
+            # this protocol ignores text that is not JSON, but JSON beyond a limit closes the socket
+            # as on graphql-transport-ws, after the error message this protocol has for the connection
+            error = {"message": refused.reason, "extensions": {"code": BAD_USER_INPUT}}
+            await self.send_message({"type": "connection_error", "payload": error})
+            await self.websocket.close(code=INVALID_MESSAGE, reason=refused.reason)
         finally:
             timeout.cancel()
 
@@ -124,6 +139,19 @@ class UserTasksConsumer(GraphQLWSConsumer):
             await self.close(code=MESSAGE_TOO_BIG, reason=f"Messages are limited to {limit} bytes")
             return
         await super().receive(text_data=text_data, bytes_data=bytes_data)
+
+    def decode_json(self, data: str | bytes) -> object:
+        """Strawberry reads every message through this hook. Ours raises ``RefusedMessage`` for JSON
+        beyond a limit (``ws_decoding``), which the handlers turn into a 4400 close; what
+        ``json.loads`` raised instead ended the handler and left the socket open and deaf."""
+        return decode(data, conf.ws_max_message_depth())
+
+    async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
+        """A socket closed for a frame or message it refused gets one log line saying why (no
+        traceback): its client is faulty or hostile, and the operator should see which."""
+        if code in REFUSALS:
+            logger.warning("Closed a websocket with %s: %r", code, reason)
+        await super().close(code=code, reason=reason)
 
     async def on_ws_connect(self, context: Any) -> Any:
         authenticate = conf.ws_authenticate()

@@ -160,6 +160,8 @@ SETTINGS: dict[str, Setting] = {
         Setting("USER_TASKS_WS_INIT_TIMEOUT", 10, _seconds, "Seconds a socket may wait before connection_init."),
         Setting("USER_TASKS_WS_MAX_MESSAGE_BYTES", 64 * 1024, _positive_int,
                 "Larger websocket messages are refused unparsed: parsing them would hold the event loop."),
+        Setting("USER_TASKS_WS_MAX_MESSAGE_DEPTH", 32, _positive_int,
+                "Deepest JSON nesting of a websocket message; a deeper one closes the socket (4400)."),
         Setting("USER_TASKS_WS_ALLOWED_ORIGINS", [], _strings, "Extra origins allowed to open the websocket."),
         Setting("USER_TASKS_WS_AUTHENTICATE", None, _import_path,
                 "Import path of f(connection_params, scope) -> user or None, run on connection_init."),
@@ -261,6 +263,10 @@ def ws_init_timeout() -> float:
 
 def ws_max_message_bytes() -> int:
     return _read("USER_TASKS_WS_MAX_MESSAGE_BYTES")
+
+
+def ws_max_message_depth() -> int:
+    return _read("USER_TASKS_WS_MAX_MESSAGE_DEPTH")
 
 
 def ws_allowed_origins() -> list[str]:
