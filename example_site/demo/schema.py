@@ -40,7 +40,7 @@ def _as_selected(info: Info, status: UserTaskStatus) -> UserTaskStatusType:
     """The new status loaded with what the mutation's selection asks (children, artifacts...)."""
     loaded = load_status(info, status.uuid)
     assert loaded is not None, "a user always sees the task they just started"
-    return UserTaskStatusType(instance=loaded)
+    return loaded  # type: ignore[return-value]
 
 
 def _start_canvas(info: Info, kind: str, children: int, steps: int, step_seconds: float) -> UserTaskStatusType:

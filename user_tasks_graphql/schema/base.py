@@ -8,6 +8,7 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.types import ExecutionContext
+from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from ..adapters.graphql_core import executor_class
 from .errors import classify
@@ -35,5 +36,5 @@ def build_schema(
     query: type, mutation: type | None = None, subscription: type | None = None, **kwargs: Any
 ) -> UserTasksSchema:
     """Build a schema from your merged root types with our error handling and limits."""
-    extensions = [*limit_extensions(), *kwargs.pop("extensions", [])]
+    extensions = [*limit_extensions(), DjangoOptimizerExtension, *kwargs.pop("extensions", [])]
     return UserTasksSchema(query=query, mutation=mutation, subscription=subscription, extensions=extensions, **kwargs)
