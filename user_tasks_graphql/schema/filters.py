@@ -1,4 +1,5 @@
-"""The status filter of the list query and the list subscription, defined once.
+"""The status filter of the list query and the list subscription, defined once, and the list's
+ordering.
 
 Each input field has one rule: how it narrows rows (a ``Q``) and how it judges a live event (the
 event carries the row's columns), so a list and its subscription can never disagree. The
@@ -120,3 +121,13 @@ def event_matches(filters: UserTaskStatusFilter | None, event: Event, defaults: 
     if (either := _value(filters, "OR")) is not None:
         matches = matches or event_matches(either, event, {})
     return matches
+
+
+@strawberry_django.order_type(UserTaskStatus, name="UserTaskStatusOrder")
+class UserTaskStatusOrder:
+    """Sort the list by these (one field per entry, the first entry first); newest first without."""
+
+    created: strawberry.auto
+    modified: strawberry.auto
+    name: strawberry.auto
+    completed_steps: strawberry.auto

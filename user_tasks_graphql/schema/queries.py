@@ -21,7 +21,7 @@ from ..core.models import UserTaskArtifact, UserTaskStatus
 from ..core.permissions import VIEW_ARTIFACT, VIEW_STATUS, can
 from .connections import NEWEST_FIRST, UserTaskArtifactConnection, UserTaskStatusConnection
 from .context import viewer
-from .filters import UserTaskStatusFilter
+from .filters import UserTaskStatusFilter, UserTaskStatusOrder
 from .loading import first_selected
 from .types import UserTaskArtifactType, UserTaskStatusType
 
@@ -56,7 +56,9 @@ class Query:
         return load_status(info, uuid)  # type: ignore[return-value]
 
     @strawberry_django.connection(
-        UserTaskStatusConnection, description="Visible statuses, newest first. Owners see their own, superusers all."
+        UserTaskStatusConnection,
+        ordering=UserTaskStatusOrder,
+        description="Visible statuses, newest first. Owners see their own, superusers all.",
     )
     def user_task_statuses(
         self, info: Info, filters: UserTaskStatusFilter | None = None
