@@ -8,6 +8,7 @@ import strawberry_django
 from strawberry.tools import merge_types
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
+from user_tasks_graphql.adapters.graphql_core import executor_class
 from user_tasks_graphql.schema import Mutation, Query, Subscription, UserTaskErrorCodes, UserTaskStatusType
 
 from .models import Course
@@ -40,4 +41,5 @@ schema = strawberry.Schema(
     mutation=merge_types("Mutation", (CourseMutation, Mutation)),
     subscription=Subscription,
     extensions=[DjangoOptimizerExtension, UserTaskErrorCodes],
+    execution_context_class=executor_class(),  # subscription events executed once per distinct request
 )

@@ -14,7 +14,7 @@ executor that shares subscription results.
 
 from .base import UserTasksSchema, build_schema
 from .connections import UserTaskArtifactConnection, UserTaskStatusConnection
-from .filters import UserTaskStatusFilter
+from .filters import UserTaskStatusFilter, UserTaskStatusOrder
 from .host import UserTaskErrorCodes
 from .mutations import Mutation
 from .queries import Query
@@ -33,6 +33,7 @@ __all__ = [
     "UserTaskStateEnum",
     "UserTaskStatusConnection",
     "UserTaskStatusFilter",
+    "UserTaskStatusOrder",
     "UserTaskStatusType",
     "UserTasksSchema",
     "build_schema",
