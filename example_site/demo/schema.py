@@ -14,6 +14,7 @@ from user_tasks_graphql.schema.context import viewer
 from user_tasks_graphql.schema.errors import bad_input
 from user_tasks_graphql.schema.queries import load_status
 from user_tasks_graphql.schema.types import UserTaskStatusType
+from user_tasks_graphql.tasks import status_for
 
 from .tasks import demo_task, export_csv
 
@@ -32,15 +33,14 @@ def _check(steps: int, step_seconds: float, fail_at_step: int | None = None) -> 
 def _start_task(info: Info, steps: int, step_seconds: float, fail_at_step: int | None) -> UserTaskStatusType:
     user = viewer(info)
     _check(steps, step_seconds, fail_at_step)
-    result = demo_task.delay(user.pk, steps, step_seconds, fail_at_step)
-    return _as_selected(info, UserTaskStatus.objects.get(task_id=result.id))
+    return _as_selected(info, status_for(demo_task.delay(user.pk, steps, step_seconds, fail_at_step)))
 
 
 def _as_selected(info: Info, status: UserTaskStatus) -> UserTaskStatusType:
     """The new status loaded with what the mutation's selection asks (children, artifacts...)."""
     loaded = load_status(info, status.uuid)
     assert loaded is not None, "a user always sees the task they just started"
-    return UserTaskStatusType(instance=loaded)
+    return loaded  # type: ignore[return-value]
 
 
 def _start_canvas(info: Info, kind: str, children: int, steps: int, step_seconds: float) -> UserTaskStatusType:
@@ -50,12 +50,8 @@ def _start_canvas(info: Info, kind: str, children: int, steps: int, step_seconds
         raise bad_input("`kind` must be chain, group or chord, and `children` between 2 and 20.")
     name = f"Demo {kind} of {children}"
     signatures = [demo_task.si(user.pk, steps, step_seconds, user_task_name=name) for _ in range(children)]
-    if kind == "group":
-        container = UserTaskStatus.objects.get(task_id=group(*signatures).delay().id)
-    else:  # a chain's and a chord's result is their last task's, whose row sits under the container
-        result = chain(*signatures).delay() if kind == "chain" else chord(signatures[:-1])(signatures[-1])
-        container = UserTaskStatus.objects.select_related("parent").get(task_id=result.id).parent  # type: ignore[assignment]
-    return _as_selected(info, container)
+    canvas = {"group": group(*signatures), "chain": chain(*signatures), "chord": chord(signatures[:-1], signatures[-1])}
+    return _as_selected(info, status_for(canvas[kind].delay()))
 
 
 @strawberry.type

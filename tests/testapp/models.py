@@ -18,6 +18,7 @@ class Course(models.Model):
     """The model the README's export task reads (from django-user-tasks' getting-started guide)."""
 
     name = models.CharField(max_length=100)
+    export_tasks = models.ManyToManyField("user_tasks_graphql.UserTaskStatus", blank=True, related_name="courses")
 
     def __str__(self) -> str:
         return self.name

@@ -17,13 +17,13 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from strawberry.types import Info
 
 from ..core.events import instance_from_event
 from ..core.models import UserTaskStatus
 from ..live.newest import Newest
-from .prefetch import LoadPlan
+from .loading import first_selected
 from .shared_results import SharedResults
-from .types import UserTaskStatusType
 
 
 class LatestEvents:
@@ -62,22 +62,28 @@ class LatestEvents:
 
 class EventLoader:
     """Per process: one object (and at most one database read) per (status, seq, selection),
-    however many subscribers."""
+    however many subscribers.
+
+    A selection of scalar fields is answered from the event alone; one that selects a relation
+    reads the row with strawberry-django's optimizer, once for every subscription that selects
+    the same."""
 
     def __init__(self, size: int = 512) -> None:
-        self._loads: OrderedDict[tuple[int, int, str], asyncio.Future[UserTaskStatusType | None]] = OrderedDict()
-        self._built: OrderedDict[tuple[int, int, str], UserTaskStatusType] = OrderedDict()
+        self._loads: OrderedDict[tuple[int, int, str], asyncio.Future[UserTaskStatus | None]] = OrderedDict()
+        self._built: OrderedDict[tuple[int, int], UserTaskStatus] = OrderedDict()
         self._size = size
 
-    async def load(self, event: dict[str, Any], plan: LoadPlan) -> UserTaskStatusType | None:
-        key = (event["id"], event["seq"], plan.key())
-        if not plan.select_related and not plan.prefetch:
-            built = self._built.get(key)
+    async def load(self, event: dict[str, Any], info: Info) -> UserTaskStatus | None:
+        selections = info.selected_fields[0].selections
+        if not selects_relation(selections):
+            built_key = (event["id"], event["seq"])
+            built = self._built.get(built_key)
             if built is None:
-                built = self._built[key] = _shared(instance_from_event(UserTaskStatus, event))
+                built = self._built[built_key] = _shared(instance_from_event(UserTaskStatus, event))
                 while len(self._built) > self._size:
                     self._built.popitem(last=False)
             return built
+        key = (event["id"], event["seq"], repr(selections))
         future = self._loads.get(key)
         if future is None or future.get_loop() is not asyncio.get_running_loop():
             future = asyncio.get_running_loop().create_future()
@@ -85,7 +91,7 @@ class EventLoader:
             while len(self._loads) > self._size:
                 self._loads.popitem(last=False)
             try:
-                status = await sync_to_async(_read)(event["id"], plan)
+                status = await sync_to_async(_read)(event["id"], info)
                 future.set_result(_shared(status) if status is not None else None)
             except Exception as exc:
                 future.set_exception(exc)
@@ -94,12 +100,29 @@ class EventLoader:
         return await asyncio.shield(future)
 
 
-def _shared(status: UserTaskStatus) -> UserTaskStatusType:
-    return UserTaskStatusType(instance=status, shared_results=SharedResults())
+RELATIONS = frozenset(field.name for field in UserTaskStatus._meta.get_fields() if field.is_relation)
 
 
-def _read(pk: int, plan: LoadPlan) -> UserTaskStatus | None:
-    return plan.apply(UserTaskStatus.objects.filter(pk=pk)).first()
+def selects_relation(selections: list[Any]) -> bool:
+    """Whether a status's selection reaches past its own columns (fragments included)."""
+    for selection in selections:
+        if not hasattr(selection, "name") or hasattr(selection, "type_condition"):
+            if selects_relation(getattr(selection, "selections", [])):
+                return True
+        elif selection.name in RELATIONS:
+            return True
+    return False
+
+
+def _read(status_id: int, info: Info) -> UserTaskStatus | None:
+    found: UserTaskStatus | None = first_selected(UserTaskStatus.objects.filter(pk=status_id), info)
+    return found
+
+
+def _shared(status: UserTaskStatus) -> UserTaskStatus:
+    """The object every subscriber of this event gets, carrying their shared results."""
+    status.shared_results = SharedResults()  # type: ignore[attr-defined]
+    return status
 
 
 loader = EventLoader()

@@ -13,7 +13,7 @@ from ..core.models import UserTaskStatus
 from ..core.permissions import CANCEL_STATUS, DELETE_STATUS, can, find_status
 from .context import viewer
 from .errors import forbidden, not_found
-from .prefetch import plan_for
+from .queries import load_status
 from .types import UserTaskStatusType
 
 
@@ -28,11 +28,13 @@ def _acting_on(info: Info, status_uuid: uuid.UUID, perm: str, action: str) -> Us
     return status
 
 
-def _cancel(info: Info, uuid: uuid.UUID) -> UserTaskStatusType:
+def _cancel(info: Info, uuid: uuid.UUID) -> UserTaskStatus:
     status = _acting_on(info, uuid, CANCEL_STATUS, "cancel this task")
     status.cancel()
-    plan = plan_for(UserTaskStatus, info.selected_fields[0].selections)
-    return UserTaskStatusType(instance=plan.apply(UserTaskStatus.objects.filter(pk=status.pk)).get())
+    canceled = load_status(info, uuid)
+    if canceled is None:  # deleted meanwhile
+        raise not_found()
+    return canceled
 
 
 def _delete(info: Info, uuid: uuid.UUID) -> uuid.UUID:
@@ -53,7 +55,7 @@ class Mutation:
         )
     )
     async def cancel_user_task(self, info: Info, uuid: uuid.UUID) -> UserTaskStatusType:
-        return await sync_to_async(_cancel)(info, uuid)
+        return await sync_to_async(_cancel)(info, uuid)  # type: ignore[return-value]
 
     @strawberry.mutation(
         description=(

@@ -1,125 +1,80 @@
-"""Queries: one status or artifact by uuid, and paginated lists of both."""
+"""Queries: one status or artifact by uuid, and paginated lists of both.
+
+What a query selects is loaded by strawberry-django's optimizer (``optimize``: joins and prefetches
+for the relations selected, one query per relation whatever the page size); which rows the viewer
+may see, by the types' ``get_queryset``.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
+from typing import Any
 
 import strawberry
-from asgiref.sync import sync_to_async
+import strawberry_django
+from django.db.models import QuerySet
 from strawberry.types import Info
+from strawberry_django.filters import apply as apply_filters
 
 from ..core.models import UserTaskArtifact, UserTaskStatus
-from ..core.permissions import find_artifact, find_status, visible_artifacts, visible_statuses
+from ..core.permissions import VIEW_ARTIFACT, VIEW_STATUS, can
+from .connections import NEWEST_FIRST, UserTaskArtifactConnection, UserTaskStatusConnection
 from .context import viewer
-from .filters import UserTaskStatusFilter, filter_q
-from .pagination import PageArguments, PageInfo, encode_cursor, page_info, paginate
-from .prefetch import plan_for, sub_selections
+from .filters import UserTaskStatusFilter, UserTaskStatusOrder
+from .loading import first_selected
 from .types import UserTaskArtifactType, UserTaskStatusType
 
 
-@strawberry.type(name="UserTaskStatusEdge")
-class UserTaskStatusEdge:
-    cursor: str
-    node: UserTaskStatusType
+def _one(info: Info, rows: QuerySet[Any], permission: str) -> Any:
+    """The row if the viewer may see it, with what the selection asks; else None."""
+    found = first_selected(rows, info)
+    if found is None or not can(viewer(info), permission, found):
+        return None
+    return found
 
 
-@strawberry.type(name="UserTaskStatusConnection")
-class UserTaskStatusConnection:
-    total_count: int
-    edges: list[UserTaskStatusEdge]
-    page_info: PageInfo
+def load_status(info: Info, status_uuid: uuid.UUID) -> UserTaskStatus | None:
+    """The status if the viewer may see it, loaded with what ``info``'s selection needs; else None."""
+    rows = UserTaskStatusType.get_queryset(UserTaskStatus.objects.filter(uuid=status_uuid), info)
+    found: UserTaskStatus | None = _one(info, rows, VIEW_STATUS)
+    return found
 
 
-@strawberry.type(name="UserTaskArtifactEdge")
-class UserTaskArtifactEdge:
-    cursor: str
-    node: UserTaskArtifactType
-
-
-@strawberry.type(name="UserTaskArtifactConnection")
-class UserTaskArtifactConnection:
-    total_count: int
-    edges: list[UserTaskArtifactEdge]
-    page_info: PageInfo
-
-
-def load_status(info: Info, status_uuid: uuid.UUID, selections: list | None = None) -> UserTaskStatus | None:
-    """The status if the viewer may see it, with what the selection needs; else None."""
-    plan = plan_for(UserTaskStatus, info.selected_fields[0].selections if selections is None else selections)
-    return find_status(viewer(info), status_uuid, plan.apply)
-
-
-def _status(info: Info, uuid: uuid.UUID) -> UserTaskStatusType | None:
-    status = load_status(info, uuid)
-    return UserTaskStatusType(instance=status) if status is not None else None
-
-
-def _statuses(info: Info, filters: UserTaskStatusFilter | None, args: PageArguments) -> UserTaskStatusConnection:
-    user = viewer(info)
-    plan = plan_for(UserTaskStatus, sub_selections(info.selected_fields[0].selections, "edges", "node"))
-    queryset = plan.apply(visible_statuses(user).filter(filter_q(filters)))
-    page = paginate(queryset, args)
-    edges = [
-        UserTaskStatusEdge(cursor=info_cursor, node=UserTaskStatusType(instance=row))
-        for info_cursor, row in _with_cursors(page.rows)
-    ]
-    return UserTaskStatusConnection(total_count=page.total_count, edges=edges, page_info=page_info(page))
-
-
-def _artifact(info: Info, uuid: uuid.UUID) -> UserTaskArtifactType | None:
-    plan = plan_for(UserTaskArtifact, info.selected_fields[0].selections)
-    artifact = find_artifact(viewer(info), uuid, plan.apply)
-    return UserTaskArtifactType(instance=artifact) if artifact is not None else None
-
-
-def _artifacts(info: Info, status_uuid: uuid.UUID | None, args: PageArguments) -> UserTaskArtifactConnection:
-    user = viewer(info)
-    plan = plan_for(UserTaskArtifact, sub_selections(info.selected_fields[0].selections, "edges", "node"))
-    queryset = visible_artifacts(user)
-    if status_uuid is not None:
-        queryset = queryset.filter(status__uuid=status_uuid)
-    page = paginate(plan.apply(queryset), args)
-    edges = [
-        UserTaskArtifactEdge(cursor=cursor, node=UserTaskArtifactType(instance=row))
-        for cursor, row in _with_cursors(page.rows)
-    ]
-    return UserTaskArtifactConnection(total_count=page.total_count, edges=edges, page_info=page_info(page))
-
-
-def _with_cursors(rows: list) -> list:
-    return [(encode_cursor(row), row) for row in rows]
+def load_artifact(info: Info, artifact_uuid: uuid.UUID) -> UserTaskArtifact | None:
+    rows = UserTaskArtifactType.get_queryset(UserTaskArtifact.objects.filter(uuid=artifact_uuid), info)
+    found: UserTaskArtifact | None = _one(info, rows.select_related("status"), VIEW_ARTIFACT)
+    return found
 
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="null when missing or not visible to the viewer. UNAUTHENTICATED without a user.")
-    async def user_task_status(self, info: Info, uuid: uuid.UUID) -> UserTaskStatusType | None:
-        return await sync_to_async(_status)(info, uuid)
+    @strawberry_django.field(
+        description="null when missing or not visible to the viewer. UNAUTHENTICATED without a user."
+    )
+    def user_task_status(self, info: Info, uuid: uuid.UUID) -> UserTaskStatusType | None:
+        return load_status(info, uuid)  # type: ignore[return-value]
 
-    @strawberry.field(description="Visible statuses, newest first. Owners see their own, superusers all.")
-    async def user_task_statuses(
-        self,
-        info: Info,
-        filters: UserTaskStatusFilter | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> UserTaskStatusConnection:
-        return await sync_to_async(_statuses)(info, filters, PageArguments(first, after, last, before))
+    @strawberry_django.connection(
+        UserTaskStatusConnection,
+        ordering=UserTaskStatusOrder,
+        description="Visible statuses, newest first. Owners see their own, superusers all.",
+    )
+    def user_task_statuses(
+        self, info: Info, filters: UserTaskStatusFilter | None = None
+    ) -> Iterable[UserTaskStatusType]:
+        rows = UserTaskStatus.objects.order_by(*NEWEST_FIRST)
+        return apply_filters(filters or UserTaskStatusFilter(), rows, info)  # type: ignore[return-value]
 
-    @strawberry.field(description="null when missing or not visible to the viewer.")
-    async def user_task_artifact(self, info: Info, uuid: uuid.UUID) -> UserTaskArtifactType | None:
-        return await sync_to_async(_artifact)(info, uuid)
+    @strawberry_django.field(description="null when missing or not visible to the viewer.")
+    def user_task_artifact(self, info: Info, uuid: uuid.UUID) -> UserTaskArtifactType | None:
+        return load_artifact(info, uuid)  # type: ignore[return-value]
 
-    @strawberry.field(description="Visible artifacts, newest first, optionally of one status.")
-    async def user_task_artifacts(
-        self,
-        info: Info,
-        status_uuid: uuid.UUID | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> UserTaskArtifactConnection:
-        return await sync_to_async(_artifacts)(info, status_uuid, PageArguments(first, after, last, before))
+    @strawberry_django.connection(
+        UserTaskArtifactConnection, description="Visible artifacts, newest first, optionally of one status."
+    )
+    def user_task_artifacts(self, info: Info, status_uuid: uuid.UUID | None = None) -> Iterable[UserTaskArtifactType]:
+        rows = UserTaskArtifact.objects.order_by(*NEWEST_FIRST)
+        if status_uuid is not None:
+            rows = rows.filter(status__uuid=status_uuid)
+        return rows  # type: ignore[return-value]

@@ -20,7 +20,6 @@ from .context import viewer
 from .errors import not_found
 from .filters import UserTaskStatusFilter, event_matches
 from .live import LatestEvents, loader
-from .prefetch import plan_for
 from .queries import load_status
 from .types import UserTaskStatusType
 
@@ -33,38 +32,35 @@ def _sees_everything(user: Any) -> bool:
     return bool(user.is_superuser or visible_statuses_rule() is not None)
 
 
-async def _one_status(info: Info, status_uuid: uuid.UUID) -> AsyncGenerator[UserTaskStatusType, None]:
+async def _one_status(info: Info, status_uuid: uuid.UUID) -> AsyncGenerator[UserTaskStatus, None]:
     user = await sync_to_async(viewer)(info)
     if not await sync_to_async(_visible)(user, status_uuid):
         raise not_found()
-    selections = info.selected_fields[0].selections
-    plan = plan_for(UserTaskStatus, selections)
     key = str(status_uuid)
     events = LatestEvents(lambda m: m["uuid"] == key)
     async with listen([status_group(status_uuid)], events):
         # already listening: nothing published from here on can be missed
-        snapshot = await sync_to_async(load_status)(info, status_uuid, selections)
+        snapshot = await sync_to_async(load_status)(info, status_uuid)
         if snapshot is None:
             return
-        yield UserTaskStatusType(instance=snapshot)
+        yield snapshot
         if snapshot.is_finished:
             return
         events.seen(key, snapshot.seq)
         async for event in events:
             if event["deleted"]:
                 return
-            status = await loader.load(event, plan)
+            status = await loader.load(event, info)
             if status is None:
                 return
-            events.seen(key, status.instance.seq)
+            events.seen(key, status.seq)
             yield status
-            if status.instance.is_finished:
+            if status.is_finished:
                 return
 
 
-async def _many_statuses(info: Info, filters: UserTaskStatusFilter | None) -> AsyncGenerator[UserTaskStatusType, None]:
+async def _many_statuses(info: Info, filters: UserTaskStatusFilter | None) -> AsyncGenerator[UserTaskStatus, None]:
     user = await sync_to_async(viewer)(info)
-    plan = plan_for(UserTaskStatus, info.selected_fields[0].selections)
     everything = await sync_to_async(_sees_everything)(user)
     groups = [ALL_GROUP] if everything else [user_group(user.pk)]
     visible: dict[int, bool] = {}
@@ -82,7 +78,7 @@ async def _many_statuses(info: Info, filters: UserTaskStatusFilter | None) -> As
                     visible[event["id"]] = await sync_to_async(_visible)(user, uuid.UUID(event["uuid"]))
                 if not visible[event["id"]]:
                     continue
-            status = await loader.load(event, plan)
+            status = await loader.load(event, info)
             if status is not None:
                 yield status
 
@@ -100,7 +96,7 @@ class Subscription:
     )
     async def user_task_status(self, info: Info, uuid: uuid.UUID) -> AsyncGenerator[UserTaskStatusType, None]:
         async for status in _one_status(info, uuid):
-            yield status
+            yield status  # type: ignore[misc]
 
     @strawberry.subscription(
         description=(
@@ -112,4 +108,4 @@ class Subscription:
         self, info: Info, filters: UserTaskStatusFilter | None = None
     ) -> AsyncGenerator[UserTaskStatusType, None]:
         async for status in _many_statuses(info, filters):
-            yield status
+            yield status  # type: ignore[misc]

@@ -1,22 +1,29 @@
-"""The GraphQL object types, read from model instances already loaded with what the query asks.
+"""The GraphQL object types, strawberry-django types of the two models.
 
-Resolvers here never query the database: the root resolvers load every relation a query selects
-(see ``prefetch.py``), so one query per relation serves a whole page.
+A host project's strawberry-django types can return them from their own fields (``list[UserTaskStatusType]``
+through ``strawberry_django.field()``), and the optimizer loads what a query selects of them: every
+computed field names the columns it reads (``only``). Each type's ``get_queryset`` keeps rows the
+viewer may not see out of every list and relation, ours or the host's (``core.permissions``).
 """
 
 from __future__ import annotations
 
-import base64
 import datetime
 import uuid
+from typing import Any, ClassVar
 
 import strawberry
+import strawberry_django
 from django.core.files.storage import FileSystemStorage
+from django.db.models import QuerySet
 from django.urls import NoReverseMatch, reverse
+from strawberry import relay
+from strawberry.types import Info
 
 from ..core.models import UserTaskArtifact, UserTaskStatus
-from ..core.states import STATE_BY_VALUE, UserTaskState
-from .shared_results import SharedResults
+from ..core.permissions import visible_artifacts, visible_statuses
+from ..core.states import UserTaskState
+from .context import viewer
 
 UserTaskStateEnum = strawberry.enum(
     UserTaskState,
@@ -25,140 +32,87 @@ UserTaskStateEnum = strawberry.enum(
 )
 
 
-def opaque_id(kind: str, value: uuid.UUID | str) -> strawberry.ID:
-    """Stable, opaque ids: the same in queries and subscription events (Apollo's cache key)."""
-    return strawberry.ID(base64.urlsafe_b64encode(f"{kind}:{value}".encode()).decode())
+def _state_text(root: UserTaskStatus) -> str:
+    return root.display_text
 
 
-def _state(status: UserTaskStatus) -> UserTaskState:
-    return STATE_BY_VALUE[status.state]
+def _percent_complete(root: UserTaskStatus) -> float:
+    return root.percent_complete
 
 
-@strawberry.type(name="UserTaskStatus")
-class UserTaskStatusType:
+def _is_finished(root: UserTaskStatus) -> bool:
+    return root.is_finished
+
+
+def _file_url(root: UserTaskArtifact) -> str | None:
+    return artifact_file_url(root)
+
+
+@strawberry_django.type(UserTaskStatus, name="UserTaskStatus")
+class UserTaskStatusType(relay.Node):
     """A task started for a user (or a chain, group or chord container of such tasks)."""
 
-    instance: strawberry.Private[UserTaskStatus]
-    # set on a subscription event that many subscriptions receive: see shared_results.py
-    shared_results: strawberry.Private[SharedResults | None] = None
-
-    @strawberry.field(description="Stable identifier, the same in queries and subscription events (Apollo cache key).")
-    def id(self) -> strawberry.ID:
-        return opaque_id("UserTaskStatus", self.instance.uuid)
-
-    @strawberry.field
-    def uuid(self) -> uuid.UUID:
-        return self.instance.uuid
-
-    @strawberry.field(description="Celery task id (a container's own id for chains, groups and chords).")
-    def task_id(self) -> str:
-        return self.instance.task_id
-
-    @strawberry.field
-    def task_class(self) -> str:
-        return self.instance.task_class
-
-    @strawberry.field
-    def name(self) -> str:
-        return self.instance.name
-
-    @strawberry.field
-    def state(self) -> UserTaskStateEnum:  # type: ignore[valid-type]
-        return _state(self.instance)
-
-    @strawberry.field(
-        description="Human text: the custom text from set_state() while running, else the translated state name."
+    _id_attr: ClassVar[str | None] = "uuid"
+    uuid: uuid.UUID
+    task_id: str = strawberry_django.field(
+        description="Celery task id (a container's own id for chains, groups and chords)."
     )
-    def state_text(self) -> str:
-        return self.instance.display_text
+    task_class: str
+    name: str
+    state: UserTaskStateEnum  # type: ignore[valid-type]
+    state_text: str = strawberry_django.field(
+        resolver=_state_text,
+        only=["state", "state_text"],
+        description="Human text: the custom text from set_state() while running, else the translated state name.",
+    )
+    completed_steps: int
+    total_steps: int
+    percent_complete: float = strawberry_django.field(
+        resolver=_percent_complete,
+        only=["state", "completed_steps", "total_steps"],
+        description="0..100, completedSteps / totalSteps clamped; 100 when SUCCEEDED.",
+    )
+    attempts: int
+    is_container: bool
+    is_finished: bool = strawberry_django.field(
+        resolver=_is_finished, only=["state"], description="True in SUCCEEDED, FAILED and CANCELED."
+    )
+    parent: UserTaskStatusType | None
+    children: list[UserTaskStatusType] = strawberry_django.field(
+        description="Direct children of a container, oldest first."
+    )
+    artifacts: list[UserTaskArtifactType] = strawberry_django.field(
+        description="Artifacts of this status, oldest first."
+    )
+    created: datetime.datetime
+    modified: datetime.datetime
 
-    @strawberry.field
-    def completed_steps(self) -> int:
-        return self.instance.completed_steps
-
-    @strawberry.field
-    def total_steps(self) -> int:
-        return self.instance.total_steps
-
-    @strawberry.field(description="0..100, completedSteps / totalSteps clamped; 100 when SUCCEEDED.")
-    def percent_complete(self) -> float:
-        return self.instance.percent_complete
-
-    @strawberry.field
-    def attempts(self) -> int:
-        return self.instance.attempts
-
-    @strawberry.field
-    def is_container(self) -> bool:
-        return self.instance.is_container
-
-    @strawberry.field(description="True in SUCCEEDED, FAILED and CANCELED.")
-    def is_finished(self) -> bool:
-        return self.instance.is_finished
-
-    @strawberry.field
-    def parent(self) -> UserTaskStatusType | None:
-        parent = self.instance.parent
-        return UserTaskStatusType(instance=parent) if parent is not None else None
-
-    @strawberry.field(description="Direct children of a container, oldest first.")
-    def children(self) -> list[UserTaskStatusType]:
-        return [UserTaskStatusType(instance=child) for child in self.instance.children.all()]
-
-    @strawberry.field(description="Artifacts of this status, oldest first.")
-    def artifacts(self) -> list[UserTaskArtifactType]:
-        return [UserTaskArtifactType(instance=artifact) for artifact in self.instance.artifacts.all()]
-
-    @strawberry.field
-    def created(self) -> datetime.datetime:
-        return self.instance.created
-
-    @strawberry.field
-    def modified(self) -> datetime.datetime:
-        return self.instance.modified
+    @classmethod
+    def get_queryset(cls, queryset: QuerySet[Any], info: Info, **kwargs: Any) -> QuerySet[Any]:
+        return queryset & visible_statuses(viewer(info))
 
 
-@strawberry.type(name="UserTaskArtifact")
-class UserTaskArtifactType:
+@strawberry_django.type(UserTaskArtifact, name="UserTaskArtifact")
+class UserTaskArtifactType(relay.Node):
     """A result of a task: text, a URL or a stored file."""
 
-    instance: strawberry.Private[UserTaskArtifact]
+    _id_attr: ClassVar[str | None] = "uuid"
+    uuid: uuid.UUID
+    name: str = strawberry_django.field(description="Default 'Output'; 'Error' for the message of a failed task.")
+    text: str
+    url: str
+    file_url: str | None = strawberry_django.field(
+        resolver=_file_url,
+        only=["uuid", "file"],
+        description="Download URL of the stored file, null when the artifact has no file.",
+    )
+    status: UserTaskStatusType
+    created: datetime.datetime
+    modified: datetime.datetime
 
-    @strawberry.field
-    def id(self) -> strawberry.ID:
-        return opaque_id("UserTaskArtifact", self.instance.uuid)
-
-    @strawberry.field
-    def uuid(self) -> uuid.UUID:
-        return self.instance.uuid
-
-    @strawberry.field(description="Default 'Output'; 'Error' for the message of a failed task.")
-    def name(self) -> str:
-        return self.instance.name
-
-    @strawberry.field
-    def text(self) -> str:
-        return self.instance.text
-
-    @strawberry.field
-    def url(self) -> str:
-        return self.instance.url
-
-    @strawberry.field(description="Download URL of the stored file, null when the artifact has no file.")
-    def file_url(self) -> str | None:
-        return artifact_file_url(self.instance)
-
-    @strawberry.field
-    def status(self) -> UserTaskStatusType:
-        return UserTaskStatusType(instance=self.instance.status)
-
-    @strawberry.field
-    def created(self) -> datetime.datetime:
-        return self.instance.created
-
-    @strawberry.field
-    def modified(self) -> datetime.datetime:
-        return self.instance.modified
+    @classmethod
+    def get_queryset(cls, queryset: QuerySet[Any], info: Info, **kwargs: Any) -> QuerySet[Any]:
+        return queryset & visible_artifacts(viewer(info))
 
 
 def artifact_file_url(artifact: UserTaskArtifact) -> str | None:

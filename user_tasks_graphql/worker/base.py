@@ -31,6 +31,16 @@ class UserTaskMixin(UserTaskSpec):
         request: Any
         max_retries: int | None
 
+    #: A cancel is not an error: Celery logs these as one INFO line, without a traceback, and error
+    #: trackers that honour ``Task.throws`` (Sentry's Celery integration) report nothing.
+    throws: tuple[type[BaseException], ...] = (TaskCanceledException,)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A task class that declares its own ``throws`` keeps the cancel among them."""
+        super().__init_subclass__(**kwargs)
+        if TaskCanceledException not in cls.throws:
+            cls.throws = (*cls.throws, TaskCanceledException)
+
     @property
     def status(self) -> UserTaskStatus:
         """This execution's status row, created here if the publisher did not (eager mode)."""

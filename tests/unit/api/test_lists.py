@@ -139,3 +139,14 @@ def test_group_children_are_listed_with_top_level_false(as_user: Client, user: A
     group = make_container(user, kind="group", name="group")
     make_status(user, parent=group, name="member")
     assert names(as_user, f={"topLevel": False, "nameContains": "member"}) == ["member"]
+
+
+def test_ordering_and_its_pages(as_user: Client, tasks: dict):
+    query = """query($after: String) { userTaskStatuses(first: 2, after: $after, ordering: [{name: ASC}]) {
+        edges { node { name } } pageInfo { endCursor hasNextPage } } }"""
+    first = gql(as_user, query).data["userTaskStatuses"]
+    assert [edge["node"]["name"] for edge in first["edges"]] == ["Export done", "Export pending"]
+    after = {"after": first["pageInfo"]["endCursor"]}
+    second = gql(as_user, query, after).data["userTaskStatuses"]
+    assert [edge["node"]["name"] for edge in second["edges"]] == ["Import running", "Report failed"]
+    assert second["pageInfo"]["hasNextPage"] is False

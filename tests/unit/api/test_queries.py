@@ -1,6 +1,5 @@
 """Every field of the contract's query types, read back from real rows."""
 
-import base64
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -11,6 +10,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from strawberry import relay
 
 from user_tasks_graphql.models import UserTaskArtifact, UserTaskStatus
 
@@ -34,7 +34,7 @@ def test_status_with_every_field(as_user: Client, user: Any):
     )
     assert result.errors == []
     node = result.data["userTaskStatus"]
-    assert base64.urlsafe_b64decode(node["id"]).decode() == f"UserTaskStatus:{status.uuid}"
+    assert relay.GlobalID.from_id(node["id"]) == relay.GlobalID("UserTaskStatus", str(status.uuid))
     assert node["uuid"] == str(status.uuid)
     assert (node["taskId"], node["taskClass"], node["name"]) == (status.task_id, status.task_class, "Export")
     assert (node["state"], node["stateText"]) == ("IN_PROGRESS", "Step 2")
@@ -111,7 +111,7 @@ def test_artifact_with_every_field_and_a_file(as_user: Client, user: Any):
         {"u": str(artifact.uuid), "v": str(url_artifact.uuid)},
     )
     node = result.data["a"]
-    assert base64.urlsafe_b64decode(node["id"]).decode() == f"UserTaskArtifact:{artifact.uuid}"
+    assert relay.GlobalID.from_id(node["id"]) == relay.GlobalID("UserTaskArtifact", str(artifact.uuid))
     assert (node["uuid"], node["name"], node["text"], node["url"]) == (str(artifact.uuid), "Report", "", "")
     assert node["fileUrl"] == f"/user-tasks/artifacts/{artifact.uuid}/file/"
     assert node["status"] == {"uuid": str(status.uuid)}

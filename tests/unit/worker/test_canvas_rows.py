@@ -9,6 +9,7 @@ from django.db import transaction
 from example_site.celery import app as celery_app
 from tests.testapp import tasks
 from user_tasks_graphql.models import UserTaskStatus
+from user_tasks_graphql.tasks import status_for
 from user_tasks_graphql.worker.signals import create_user_task
 
 pytestmark = pytest.mark.django_db
@@ -266,3 +267,21 @@ def test_protocol_1_group(user: Any, protocol_1: None):
     result = group(tasks.step_task.s(user.id, "1"), tasks.step_task.s(user.id, "2")).delay()
     group_row = UserTaskStatus.objects.get(task_class="celery.group")
     assert (group_row.task_id, group_row.total_steps, group_row.children.count()) == (result.id, 2, 2)
+
+
+def test_status_for_what_was_published(user: Any):
+    """The status a caller hands to the browser: the task's, or the outermost container's."""
+    single = tasks.step_task.delay(user.id, "alone")
+    assert status_for(single) == UserTaskStatus.objects.get(task_id=single.id)
+    assert status_for(single.id).name == "StepTask: alone"
+    signatures = [tasks.step_task.si(user.id, str(n)) for n in range(3)]
+    for canvas, kind in [
+        (group(*signatures), "celery.group"),
+        (chain(*signatures), "celery.chain"),
+        (chord(signatures[:2], signatures[2]), "celery.chord"),
+        (group(chain(*signatures[:2]), signatures[2]), "celery.group"),
+    ]:
+        container = status_for(canvas.delay())
+        assert (container.task_class, container.parent_id, container.is_container) == (kind, None, True)
+    with pytest.raises(UserTaskStatus.DoesNotExist):
+        status_for(tasks.normal_task.delay("not a user task"))

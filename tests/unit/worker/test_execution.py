@@ -1,5 +1,6 @@
 """Tasks run inline (eager mode): the Celery hooks drive each status to the right final state."""
 
+import logging
 from typing import Any
 
 import pytest
@@ -9,7 +10,9 @@ from django.db import OperationalError, transaction
 
 from tests.testapp import tasks
 from tests.testapp.models import StoppedSignal
+from user_tasks_graphql.exceptions import TaskCanceledException
 from user_tasks_graphql.models import UserTaskArtifact, UserTaskStatus
+from user_tasks_graphql.tasks import UserTask
 from user_tasks_graphql.worker import signals
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -80,6 +83,28 @@ def test_canceled_during_execution(user: Any, eager: None):
         1,
     )
     assert stops() == ["Canceled"]
+
+
+def test_a_cancel_is_logged_as_one_info_line_not_an_error(user: Any, eager: None, caplog: Any):
+    status = UserTaskStatus.objects.create(
+        user=user, task_id="canceled-early", task_class="tests.testapp.tasks.progress_task", name="x", total_steps=2
+    )
+    status.cancel()
+    with caplog.at_level(logging.INFO, logger="celery.app.trace"):
+        tasks.progress_task.apply_async((user.id, "x"), {"total_steps": 2}, task_id="canceled-early")
+        tasks.failing_task.delay(user.id, "Argument")
+    (canceled, failed) = [record for record in caplog.records if record.name == "celery.app.trace"]
+    assert (canceled.levelno, canceled.exc_info) == (logging.INFO, None)
+    assert "TaskCanceledException" in canceled.getMessage()
+    assert failed.levelno == logging.ERROR, "a real failure is still an error"
+
+
+def test_a_task_class_with_its_own_expected_errors_keeps_the_cancel_among_them():
+    class Exporting(UserTask):
+        throws = (KeyError,)
+
+    assert set(Exporting.throws) == {KeyError, TaskCanceledException}
+    assert TaskCanceledException in tasks.step_task.throws
 
 
 def test_failed(user: Any, eager: None):

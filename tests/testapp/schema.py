@@ -1,0 +1,45 @@
+"""A host project's own strawberry-django schema with the task API merged in (docs/api.md,
+"Adding the task API to your strawberry-django schema")."""
+
+from __future__ import annotations
+
+import strawberry
+import strawberry_django
+from strawberry.tools import merge_types
+from strawberry_django.optimizer import DjangoOptimizerExtension
+
+from user_tasks_graphql.adapters.graphql_core import executor_class
+from user_tasks_graphql.schema import Mutation, Query, Subscription, UserTaskErrorCodes, UserTaskStatusType
+
+from .models import Course
+
+
+@strawberry_django.type(Course)
+class CourseType:
+    name: str
+    export_tasks: list[UserTaskStatusType] = strawberry_django.field(description="This course's exports.")
+
+
+@strawberry.type
+class CourseQuery:
+    courses: list[CourseType] = strawberry_django.field()
+
+    @strawberry.field
+    def course_report(self) -> str:
+        raise ValueError("The course report is not ready.")
+
+
+@strawberry.type
+class CourseMutation:
+    @strawberry.mutation
+    def rename_course(self, name: str) -> str:
+        return name
+
+
+schema = strawberry.Schema(
+    query=merge_types("Query", (CourseQuery, Query)),
+    mutation=merge_types("Mutation", (CourseMutation, Mutation)),
+    subscription=Subscription,
+    extensions=[DjangoOptimizerExtension, UserTaskErrorCodes],
+    execution_context_class=executor_class(),  # subscription events executed once per distinct request
+)

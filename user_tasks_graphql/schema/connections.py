@@ -1,0 +1,105 @@
+"""The lists' relay connections: strawberry-django's keyset (cursor) pagination, newest first.
+
+Keyset rather than offset: a task created while a client pages does not shift the next page, and a
+page costs the same however deep it is. Cursors are strawberry-django's, over the list's ordering
+(``created``, ``uuid``). Sizes out of range, both ``first`` and ``last``, and cursors that do not
+decode are ``BAD_USER_INPUT``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable
+from typing import Any, Self
+
+import strawberry
+from strawberry.types import Info
+from strawberry.utils.await_maybe import AwaitableOrValue
+from strawberry_django.relay import DjangoCursorConnection, DjangoCursorEdge
+
+from ..core.conf import max_page_size
+from .errors import bad_input
+from .types import UserTaskArtifactType, UserTaskStatusType
+
+NEWEST_FIRST = ("-created", "-uuid")
+
+
+def _check_size(name: str, value: int | None) -> None:
+    if value is None:
+        return
+    if value < 0:
+        raise bad_input(f"`{name}` must not be negative.")
+    if value > max_page_size():
+        raise bad_input(f"`{name}` must be at most {max_page_size()}.")
+
+
+class CheckedPages:
+    """Page arguments checked against the contract before strawberry-django pages."""
+
+    @classmethod
+    def resolve_connection(
+        cls,
+        nodes: Any,
+        *,
+        info: Info,
+        before: str | None = None,
+        after: str | None = None,
+        first: int | None = None,
+        last: int | None = None,
+        max_results: int | None = None,
+        **kwargs: Any,
+    ) -> AwaitableOrValue[Self]:
+        _check_size("first", first)
+        _check_size("last", last)
+        if first is not None and last is not None:
+            raise bad_input("Pass `first` or `last`, not both.")
+        if first is None and last is None:
+            first = max_page_size()
+        try:
+            connection = super().resolve_connection(  # type: ignore[misc]
+                nodes,
+                info=info,
+                before=before,
+                after=after,
+                first=first,
+                last=last,
+                max_results=max_page_size(),
+                **kwargs,
+            )
+        except ValueError as exc:  # strawberry-django could not read a cursor
+            raise bad_input(f"Invalid cursor: {after if after is not None else before!r}.") from exc
+        if inspect.isawaitable(connection):
+            return _beyond_cursors(connection, after, before)
+        return _with_rows_beyond_cursors(connection, after, before)
+
+
+def _with_rows_beyond_cursors(connection: Any, after: str | None, before: str | None) -> Any:
+    """A page after a cursor has rows before it (that cursor's row at least), and one before a
+    cursor rows after it: said without a query, which relay's rules leave optional."""
+    connection.page_info.has_previous_page = connection.page_info.has_previous_page or bool(after)
+    connection.page_info.has_next_page = connection.page_info.has_next_page or bool(before)
+    return connection
+
+
+async def _beyond_cursors(pending: Awaitable[Any], after: str | None, before: str | None) -> Any:
+    return _with_rows_beyond_cursors(await pending, after, before)
+
+
+@strawberry.type(name="UserTaskStatusEdge")
+class UserTaskStatusEdge(DjangoCursorEdge[UserTaskStatusType]):
+    pass
+
+
+@strawberry.type(name="UserTaskStatusConnection")
+class UserTaskStatusConnection(CheckedPages, DjangoCursorConnection[UserTaskStatusType]):
+    edges: list[UserTaskStatusEdge]  # type: ignore[assignment]
+
+
+@strawberry.type(name="UserTaskArtifactEdge")
+class UserTaskArtifactEdge(DjangoCursorEdge[UserTaskArtifactType]):
+    pass
+
+
+@strawberry.type(name="UserTaskArtifactConnection")
+class UserTaskArtifactConnection(CheckedPages, DjangoCursorConnection[UserTaskArtifactType]):
+    edges: list[UserTaskArtifactEdge]  # type: ignore[assignment]
