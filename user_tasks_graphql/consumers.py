@@ -16,9 +16,9 @@ from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWS
 from strawberry.types.unset import UNSET
 
 from .core import conf
+from .json_decoding import RefusedMessage, decode
 from .live.publisher import publisher
 from .schema.errors import BAD_USER_INPUT
-from .ws_decoding import RefusedMessage, decode
 
 logger = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ class UserTasksConsumer(GraphQLWSConsumer):
 
     def decode_json(self, data: str | bytes) -> object:
         """Strawberry reads every message through this hook. Ours raises ``RefusedMessage`` for JSON
-        beyond a limit (``ws_decoding``), which the handlers turn into a 4400 close; what
+        beyond a limit (``json_decoding``), which the handlers turn into a 4400 close; what
         ``json.loads`` raised instead ended the handler and left the socket open and deaf."""
         return decode(data, conf.ws_max_message_depth())
 

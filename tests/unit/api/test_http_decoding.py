@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from user_tasks_graphql import json_decoding
 from user_tasks_graphql.http_decoding import (
+    MAX_INT_DIGITS,
     MAX_JSON_DEPTH,
     MalformedRequest,
     check_query_string,
@@ -148,16 +150,28 @@ def test_nesting_depth_counts_brackets_outside_strings(text: str, depth: int):
     assert nesting_depth(text) == depth
 
 
+def test_the_depth_is_measured_only_on_text_that_parsed(monkeypatch: Any):
+    """Scanning for strings in text where one never ends is quadratic: an unterminated string of
+    escaped quotes held the event loop for seconds per 64 KiB before any JSON error."""
+
+    def unexpected(text: str) -> int:
+        raise AssertionError("measured the depth of text that is not JSON")
+
+    monkeypatch.setattr(json_decoding, "nesting_depth", unexpected)
+    with pytest.raises(MalformedRequest, match="not valid JSON"):
+        loads('"' + '\\"[{' * 20_000)
+
+
 def test_the_nesting_limit_is_inclusive():
     assert loads("[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH) is not None
-    with pytest.raises(MalformedRequest, match=f"more than {MAX_JSON_DEPTH} levels"):
+    with pytest.raises(MalformedRequest, match=f"deeper than {MAX_JSON_DEPTH} levels"):
         loads("[" * (MAX_JSON_DEPTH + 1) + "]" * (MAX_JSON_DEPTH + 1))
 
 
 def test_integers_up_to_4300_digits_are_read():
     assert loads("9" * 4300) == int("9" * 4300)
     assert loads("-" + "9" * 4300) == -int("9" * 4300)
-    with pytest.raises(MalformedRequest, match="4301 digits"):
+    with pytest.raises(MalformedRequest, match=f"more than {MAX_INT_DIGITS} digits"):
         loads("9" * 4301)
 
 

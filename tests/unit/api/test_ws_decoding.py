@@ -16,8 +16,8 @@ from asgiref.sync import sync_to_async
 from django.contrib.auth import get_user_model
 
 from tests.unit.live.wsclient import LEGACY_WS, TRANSPORT_WS, GraphQLSocket, session_cookie
+from user_tasks_graphql.json_decoding import MAX_INT_DIGITS, RefusedMessage, decode
 from user_tasks_graphql.models import UserTaskStatus
-from user_tasks_graphql.ws_decoding import MAX_INT_DIGITS, RefusedMessage, decode
 
 BOTH = [TRANSPORT_WS, LEGACY_WS]
 STATUS = "subscription($u: UUID!) { userTaskStatus(uuid: $u) { stateText } }"

@@ -1,11 +1,13 @@
-"""Reading a websocket message into a value once, with limits, before the protocol handlers see it.
+"""The one JSON decoding of what clients send, over HTTP and websockets, with limits.
 
 ``json.loads`` has no limits that end in ``JSONDecodeError``: JSON nested a few thousand deep raises
 ``RecursionError``, an integer of 5,000 digits ``ValueError``, ``1e999999`` becomes ``inf`` and
 ``"\\ud800"`` a string no UTF-8 encoder accepts. Strawberry's handlers catch only ``JSONDecodeError``,
-so any of these ended the socket's handler and left the socket open and deaf. Here every text ends
-as a value the app can use, as ``JSONDecodeError`` (not JSON at all: each protocol has its own rule
-for that), or as ``RefusedMessage`` (JSON beyond a limit: the consumer closes the socket).
+so over a websocket any of these ended the socket's handler and left the socket open and deaf, and
+over HTTP they were Django's 500 page. Here every text ends as a value the app can use, as
+``JSONDecodeError`` (not JSON at all), or as ``RefusedMessage`` (JSON beyond a limit); the consumer
+closes the socket, the view answers 400 (``http_decoding``). The depth is measured on text that
+already parsed, where every string ends: one linear pass.
 """
 
 from __future__ import annotations
@@ -36,9 +38,10 @@ class RefusedMessage(Exception):
         self.reason = reason
 
 
-def decode(data: str | bytes, max_depth: int) -> object:
+def decode(data: str | bytes, max_depth: int, lone_surrogates: bool = False) -> object:
     """The message's value; ``JSONDecodeError`` for text that is not JSON, ``RefusedMessage`` for
-    JSON nested deeper than ``max_depth`` containers or holding what UTF-8 or a float cannot."""
+    JSON nested deeper than ``max_depth`` containers or holding what a float cannot, or (unless
+    ``lone_surrogates``: the caller answers those itself) what UTF-8 cannot."""
     text = _text(data)
     try:
         value = json.loads(text, parse_int=_int, parse_float=_float, parse_constant=_constant)
@@ -51,7 +54,7 @@ def decode(data: str | bytes, max_depth: int) -> object:
     # the depth is at most the count of brackets: most messages skip measuring it
     if text.count("[") + text.count("{") > max_depth and nesting_depth(text) > max_depth:
         raise RefusedMessage(f"Message nested deeper than {max_depth} levels")
-    if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(value):
+    if not lone_surrogates and _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(value):
         raise RefusedMessage("String with a lone surrogate (not UTF-8)")
     return value
 
