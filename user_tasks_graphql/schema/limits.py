@@ -11,7 +11,8 @@ websocket would then miss its 4400 close.)
 Suggestions are graphql-core's to hide (its ``hide_suggestions`` flag), in two places: validation
 (unknown fields, arguments, types, enum values in the document) and execution (variables that do
 not fit their types). Strawberry passes neither, so validation runs through
-``ValidationWithoutSuggestions`` and execution through ``executor_without_suggestions``.
+``adapters.strawberry.ValidationWithoutSuggestions`` and execution through
+``executor_without_suggestions``.
 """
 
 from __future__ import annotations
@@ -20,19 +21,17 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema, ValidationRule, validate
+from graphql import ValidationRule
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
     MaxTokensLimiter,
     SchemaExtension,
-    ValidationCache,
     max_aliases,
     query_depth_limiter,
 )
-from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
-from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
+from ..adapters.strawberry import validation_extension
 from ..core import conf
 from .input_checks import RefuseUnstorableStrings
 
@@ -61,27 +60,6 @@ def suggestions_hidden() -> bool:
     return not conf.introspection_allowed()
 
 
-@functools.lru_cache(maxsize=DOCUMENT_CACHE_SIZE)
-def _validate_without_suggestions(
-    schema: GraphQLSchema, document: DocumentNode, rules: tuple[type[ASTValidationRule], ...]
-) -> list[GraphQLError]:
-    # Strawberry's own two rules, added as its ``validate_document`` adds them
-    extra = (MaybeNullValidationRule, OneOfInputValidationRule)
-    return validate(schema, document, (*rules, *extra), hide_suggestions=True)
-
-
-class ValidationWithoutSuggestions(ValidationCache):
-    """Strawberry's cached validation, run by graphql-core with ``hide_suggestions``.
-
-    ``ValidationCache`` validates through its ``cached_validate_document(schema, document, rules)``,
-    handing it graphql-core's schema; this one hands that to graphql-core's ``validate`` with
-    suggestions off (tests/unit/api/test_suggestions.py fails if it ever stops being called)."""
-
-    def __init__(self) -> None:
-        super().__init__(maxsize=DOCUMENT_CACHE_SIZE)
-        self.cached_validate_document = _validate_without_suggestions
-
-
 class _NoSuggestions:
     """Mixed in before an executor class: graphql-core builds it with ``hide_suggestions``."""
 
@@ -104,9 +82,7 @@ def executor_without_suggestions(executor: type[Executor]) -> type[Executor]:
 def limit_extensions() -> list[Callable[[], SchemaExtension] | type[SchemaExtension]]:
     """Factories for each operation's limit extensions; the settings are read per operation. With
     them runs the refusal of strings no column can hold (``input_checks``)."""
-    validation: Callable[[], SchemaExtension] | type[SchemaExtension] = (
-        ValidationWithoutSuggestions if suggestions_hidden() else lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE)
-    )
+    validation = validation_extension(suggestions_hidden(), DOCUMENT_CACHE_SIZE)
     extensions: list[Callable[[], SchemaExtension] | type[SchemaExtension]] = [
         _limit_rules,
         lambda: MaxTokensLimiter(max_token_count=conf.max_tokens()),
