@@ -13,16 +13,16 @@ from typing import Any
 
 from channels.auth import AuthMiddlewareStack
 from channels.routing import ProtocolTypeRouter, URLRouter
-from channels.security.websocket import AllowedHostsOriginValidator
 from django.urls import re_path
 
 from .consumers import UserTasksConsumer, consumer_options
+from .origins import OriginCheck
 
 
 def websocket_application(schema: Any, path: str = r"^graphql/?$") -> Any:
-    """The websocket side alone: Origin checks, session auth, the GraphQL consumer."""
+    """The websocket side alone: the Origin check (``origins``), session auth, the GraphQL consumer."""
     consumer = UserTasksConsumer.as_asgi(schema=schema, **consumer_options())
-    return AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter([re_path(path, consumer)])))
+    return OriginCheck(AuthMiddlewareStack(URLRouter([re_path(path, consumer)])))
 
 
 def user_tasks_application(schema: Any, django_application: Any, path: str = r"^graphql/?$") -> ProtocolTypeRouter:

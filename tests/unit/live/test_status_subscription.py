@@ -7,6 +7,8 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from user_tasks_graphql.models import UserTaskArtifact, UserTaskStatus
+from user_tasks_graphql.routing import websocket_application
+from user_tasks_graphql.schema import schema
 
 from .wsclient import LEGACY_WS, TRANSPORT_WS, GraphQLSocket, session_cookie
 
@@ -157,3 +159,40 @@ async def test_stale_and_repeated_events_are_dropped(application: Any, alice: An
     await layer.group_send(status_group(status.uuid), old)  # older than what the client has
     assert await socket.nothing_more()
     await socket.close()
+
+
+@pytest.mark.parametrize(
+    ("origin", "scheme", "allowed"),
+    [
+        (b"http://testserver", "ws", True),
+        (b"HTTP://TestServer:80", "ws", True),  # the same origin, spelt otherwise
+        (b"https://testserver", "ws", False),  # another scheme is another origin
+        (b"http://testserver:8080", "ws", False),  # and another port
+        (b"https://testserver", "wss", True),  # a page served over TLS
+        (b"http://testserver", "wss", False),
+        (b"http://localhost:5173", "ws", True),  # listed in USER_TASKS_WS_ALLOWED_ORIGINS
+        (b"https://localhost:5173", "ws", False),
+        (b"null", "ws", False),
+    ],
+)
+async def test_only_this_sites_origin_and_the_listed_ones_open_a_socket(
+    alice: Any, settings: Any, origin: bytes, scheme: str, allowed: bool
+):
+    settings.USER_TASKS_WS_ALLOWED_ORIGINS = ["http://localhost:5173"]
+    application = websocket_application(schema)
+    socket = GraphQLSocket(application, await session_cookie(alice), origin=origin)
+    socket.communicator.scope["scheme"] = scheme
+    connected, _ = await socket.connect(init=False)
+    assert connected is allowed
+    if connected:
+        await socket.close()
+
+
+async def test_a_host_not_in_allowed_hosts_is_refused(alice: Any):
+    socket = GraphQLSocket(websocket_application(schema), await session_cookie(alice), origin=b"http://evil.example")
+    socket.communicator.scope["headers"] = [
+        (b"host", b"evil.example") if key == b"host" else (key, value)
+        for key, value in socket.communicator.scope["headers"]
+    ]
+    connected, _ = await socket.connect(init=False)
+    assert not connected
