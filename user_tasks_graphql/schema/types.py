@@ -20,6 +20,7 @@ from django.urls import NoReverseMatch, reverse
 from strawberry import relay
 from strawberry.types import Info
 
+from ..adapters.strawberry_django import column_field
 from ..core.models import UserTaskArtifact, UserTaskStatus
 from ..core.permissions import visible_artifacts, visible_statuses
 from ..core.states import UserTaskState
@@ -60,22 +61,22 @@ class UserTaskStatusType(relay.Node):
     task_class: str
     name: str
     state: UserTaskStateEnum  # type: ignore[valid-type]
-    state_text: str = strawberry_django.field(
-        resolver=_state_text,
+    state_text: str = column_field(
+        _state_text,
         only=["state", "state_text"],
         description="Human text: the custom text from set_state() while running, else the translated state name.",
     )
     completed_steps: int
     total_steps: int
-    percent_complete: float = strawberry_django.field(
-        resolver=_percent_complete,
+    percent_complete: float = column_field(
+        _percent_complete,
         only=["state", "completed_steps", "total_steps"],
         description="0..100, completedSteps / totalSteps clamped; 100 when SUCCEEDED.",
     )
     attempts: int
     is_container: bool
-    is_finished: bool = strawberry_django.field(
-        resolver=_is_finished, only=["state"], description="True in SUCCEEDED, FAILED and CANCELED."
+    is_finished: bool = column_field(
+        _is_finished, only=["state"], description="True in SUCCEEDED, FAILED and CANCELED."
     )
     parent: UserTaskStatusType | None
     children: list[UserTaskStatusType] = strawberry_django.field(
@@ -101,8 +102,8 @@ class UserTaskArtifactType(relay.Node):
     name: str = strawberry_django.field(description="Default 'Output'; 'Error' for the message of a failed task.")
     text: str
     url: str
-    file_url: str | None = strawberry_django.field(
-        resolver=_file_url,
+    file_url: str | None = column_field(
+        _file_url,
         only=["uuid", "file"],
         description="Download URL of the stored file, null when the artifact has no file.",
     )
