@@ -10,7 +10,6 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.types import ExecutionContext, ExecutionResult
 from strawberry.types.graphql import OperationType
-from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from ..adapters.graphql_core import executor_class
 from .errors import classify
@@ -75,7 +74,7 @@ def build_schema(
     query: type, mutation: type | None = None, subscription: type | None = None, **kwargs: Any
 ) -> UserTasksSchema:
     """Build a schema from your merged root types with our error handling and limits."""
-    extensions = [*limit_extensions(), DjangoOptimizerExtension, *kwargs.pop("extensions", [])]
+    extensions = [*limit_extensions(), *kwargs.pop("extensions", [])]
     if suggestions_hidden():
         executor = kwargs.get("execution_context_class") or executor_class()
         kwargs["execution_context_class"] = executor_without_suggestions(executor)

@@ -1,8 +1,10 @@
 """Queries: one status or artifact by uuid, and paginated lists of both.
 
-What a query selects is loaded by strawberry-django's optimizer (``optimize``: joins and prefetches
-for the relations selected, one query per relation whatever the page size); which rows the viewer
-may see, by the types' ``get_queryset``.
+What a query selects is loaded by strawberry-django's optimizer, called by each root resolver
+(``optimize``: joins and prefetches for the relations selected, one query per relation whatever the
+page size) rather than by its extension, which would wrap every field of every row in a hook; a
+host's schema may add the extension, which finds these querysets optimized already. Which rows
+the viewer may see: the types' ``get_queryset``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import strawberry_django
 from django.db.models import QuerySet
 from strawberry.types import Info
 from strawberry_django.filters import apply as apply_filters
+from strawberry_django.optimizer import optimize
 
 from ..core.models import UserTaskArtifact, UserTaskStatus
 from ..core.permissions import VIEW_ARTIFACT, VIEW_STATUS, can
@@ -63,8 +66,8 @@ class Query:
     def user_task_statuses(
         self, info: Info, filters: UserTaskStatusFilter | None = None
     ) -> Iterable[UserTaskStatusType]:
-        rows = UserTaskStatus.objects.order_by(*NEWEST_FIRST)
-        return apply_filters(filters or UserTaskStatusFilter(), rows, info)  # type: ignore[return-value]
+        rows = apply_filters(filters or UserTaskStatusFilter(), UserTaskStatus.objects.order_by(*NEWEST_FIRST), info)
+        return optimize(rows, info)  # type: ignore[return-value]
 
     @strawberry_django.field(description="null when missing or not visible to the viewer.")
     def user_task_artifact(self, info: Info, uuid: uuid.UUID) -> UserTaskArtifactType | None:
@@ -77,4 +80,4 @@ class Query:
         rows = UserTaskArtifact.objects.order_by(*NEWEST_FIRST)
         if status_uuid is not None:
             rows = rows.filter(status__uuid=status_uuid)
-        return rows  # type: ignore[return-value]
+        return optimize(rows, info)  # type: ignore[return-value]
