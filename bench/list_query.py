@@ -6,17 +6,27 @@ from __future__ import annotations
 import json
 import random
 import uuid
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
+import strawberry
+import strawberry_django
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db import connection
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from strawberry.types import Info
+from strawberry_django.optimizer import optimize
+from strawberry_django.relay import DjangoListConnection
 
 from bench.harness import measure, report
+from user_tasks_graphql.models import UserTaskStatus
+from user_tasks_graphql.schema import build_schema
+from user_tasks_graphql.schema import schema as library_schema
+from user_tasks_graphql.schema.types import UserTaskStatusType
 
 ROWS = 10_000
 QUERY = """{ userTaskStatuses(first: 100) { totalCount edges { node {
@@ -77,6 +87,50 @@ def _queries(call: Any, client: Client) -> int:
     return len(captured.captured_queries)
 
 
+@strawberry.type
+class _OffsetQuery:
+    """The same list on strawberry-django's offset connection: the alternative to keyset pages."""
+
+    @strawberry_django.connection(DjangoListConnection[UserTaskStatusType])
+    def user_task_statuses(self, info: Info) -> Iterable[UserTaskStatusType]:
+        rows = UserTaskStatus.objects.filter(parent__isnull=True).order_by("-created", "-uuid")
+        return optimize(rows, info)  # type: ignore[return-value]
+
+
+PAGE = """query($after: String) { userTaskStatuses(first: 100, after: $after) { edges { cursor node {
+  uuid name state completedSteps } } } }"""
+
+
+def _cursor_at(schema: Any, request: Any, depth: int) -> str:
+    """The cursor of row ``depth``, found by paging there (100 a page)."""
+    after = None
+    for _ in range(depth // 100):
+        result = schema.execute_sync(PAGE, variable_values={"after": after}, context_value={"request": request})
+        assert result.errors is None, result.errors
+        after = result.data["userTaskStatuses"]["edges"][-1]["cursor"]
+    assert after is not None
+    return after
+
+
+def _deep_pages(user: Any, rows: int, repeat: int) -> str:
+    """A page at the start and one halfway down the list, keyset against offset cursors."""
+    request = RequestFactory().post("/graphql/")
+    request.user = user
+    offset_schema = build_schema(query=_OffsetQuery)
+    timings = []
+    for name, schema in (("keyset (ours)", library_schema), ("offset", offset_schema)):
+        for depth in (0, rows // 2):
+            after = _cursor_at(schema, request, depth) if depth else None
+
+            def page(schema: Any = schema, after: str | None = after) -> None:
+                result = schema.execute_sync(PAGE, variable_values={"after": after}, context_value={"request": request})
+                assert result.errors is None
+                assert len(result.data["userTaskStatuses"]["edges"]) == 100
+
+            timings.append(measure(f"{name}: 100 rows after row {depth:,}", page, repeat))
+    return report(f"Pages of {rows:,} statuses: keyset against offset", timings[0], timings[1:])
+
+
 def run(quick: bool = False) -> str:
     repeat, rows = (10, 2_000) if quick else (100, ROWS)
     user = get_user_model().objects.create_user(f"lister-{uuid.uuid4().hex[:6]}")
@@ -91,4 +145,4 @@ def run(quick: bool = False) -> str:
     table = report(f"List query: a page of 100 out of {rows:,} statuses with 0-5 artifacts each", theirs, [ours])
     drf_sql, graphql_sql = _queries(_drf, client), _queries(_graphql, client)
     counts = f"\n\nSQL per request (session and user included): DRF {drf_sql}, GraphQL {graphql_sql}"
-    return table + counts
+    return table + counts + "\n\n" + _deep_pages(user, rows, repeat)
