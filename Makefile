@@ -14,7 +14,7 @@ INTEGRATION_LAYER_URL ?= redis://127.0.0.1:6379/13
 # the worker tests run once with each broker; the suite creates this vhost if it is missing
 INTEGRATION_AMQP_URL ?= amqp://guest:guest@127.0.0.1:5672/user-tasks-tests
 
-.PHONY: install test test-unit test-reliability test-integration lint schema contract demo demo-worker bench bench-full clean
+.PHONY: install test test-unit test-reliability test-integration lint schema contract demo demo-worker bench bench-full clean spa-types
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,11 +27,22 @@ $(JS_CLIENTS): tests/js/package.json tests/js/package-lock.json
 	npm ci --prefix tests/js --no-audit --no-fund --silent
 	touch $(JS_CLIENTS)
 
-SPA := example_site/frontend/dist/.vite/manifest.json
-SPA_SOURCES := $(wildcard example_site/frontend/src/*) example_site/frontend/package-lock.json example_site/frontend/vite.config.ts
-$(SPA): $(SPA_SOURCES)
-	npm ci --prefix example_site/frontend --no-audit --no-fund --silent
-	npm run --prefix example_site/frontend build --silent
+FRONTEND := example_site/frontend
+SPA_PACKAGES := $(FRONTEND)/node_modules/.installed
+$(SPA_PACKAGES): $(FRONTEND)/package.json $(FRONTEND)/package-lock.json
+	npm ci --prefix $(FRONTEND) --no-audit --no-fund --silent
+	touch $(SPA_PACKAGES)
+
+SPA := $(FRONTEND)/dist/.vite/manifest.json
+SPA_SOURCES := $(wildcard $(FRONTEND)/src/* $(FRONTEND)/src/gql/*) $(FRONTEND)/vite.config.ts $(FRONTEND)/tsconfig.json
+$(SPA): $(SPA_PACKAGES) $(SPA_SOURCES)
+	npm run --prefix $(FRONTEND) build --silent
+
+## The SPA's GraphQL types: the example site's schema beside it, then the code generated from it (both committed).
+EXAMPLE_SCHEMA := example_site.demo.schema.schema
+spa-types: $(STAMP) $(SPA_PACKAGES)
+	$(PY) manage.py export_user_tasks_schema $(FRONTEND)/schema.graphql --schema $(EXAMPLE_SCHEMA)
+	npm run --prefix $(FRONTEND) codegen --silent
 
 install: $(STAMP) $(JS_CLIENTS) $(SPA)
 
@@ -53,10 +64,15 @@ test-integration: $(STAMP) $(JS_CLIENTS) $(SPA)
 test-reliability: $(STAMP) $(JS_CLIENTS)
 	$(SERVICES) $(PY) -m pytest tests/reliability
 
-lint: $(STAMP)
+lint: $(STAMP) $(SPA_PACKAGES)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy user_tasks_graphql example_site bench
+	@# the SPA: its copy of the schema and the types generated from it are current, and it type-checks
+	mkdir -p build
+	$(PY) manage.py export_user_tasks_schema build/example-schema.graphql --schema $(EXAMPLE_SCHEMA)
+	diff -u $(FRONTEND)/schema.graphql build/example-schema.graphql || (echo "stale: run make spa-types" >&2; exit 1)
+	npm run --prefix $(FRONTEND) check --silent || (echo "stale types or type errors: run make spa-types" >&2; exit 1)
 
 ## schema.graphql: the library schema's SDL (committed; a test fails when it is stale).
 schema: $(STAMP)

@@ -1,28 +1,59 @@
-"""The demo SPA in headless Chromium against a live server, a real worker and the Redis layer."""
+"""The demo SPA in headless Chromium against a live server, a real worker and the Redis layer.
+
+What a person sees: live bars, cancel (shown before the server answers) and failure, a server
+restart survived, a canvas's tree finishing, artifacts shown, linked and downloaded, two tabs
+agreeing, a second user seeing nothing, and pages that axe-core, the keyboard and a phone's width
+accept. Not covered: a task deleted in one tab stays in another until that tab reloads, as the
+server sends list subscriptions no event for a deletion.
+"""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+import os
 import re
-import shutil
-import threading
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from playwright.sync_api import sync_playwright
 
-from user_tasks_graphql.models import UserTaskStatus
+from user_tasks_graphql.models import UserTaskArtifact, UserTaskState, UserTaskStatus
 
 from .conftest import REPO, Server, Worker
+from .spa_pages import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    MANIFEST,
+    PHONE,
+    fits_width,
+    graphql_posts,
+    in_thread,
+    log_in,
+    open_tab,
+    record_bars,
+    recorded_bars,
+    row,
+    save_screenshot,
+    serious_axe_violations,
+    settle,
+    start_canvas,
+    start_task,
+    states,
+    tab_to,
+    wait_connected,
+    wait_state,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]  # fmt: skip
+# UPDATE_DOCS_IMAGES=1 writes the screenshots README.md shows
+DOCS_IMAGES = REPO / "docs" / "img" if os.environ.get("UPDATE_DOCS_IMAGES") else None
+ALL_CHILDREN = "[...document.querySelectorAll('#children li.child')]"
 
 
 @pytest.fixture
@@ -34,104 +65,337 @@ def accounts(db: Any) -> None:
 
 
 @pytest.fixture
-def browser(accounts: None) -> Any:
+def browser(accounts: None) -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
-        import os
-
         if os.environ.get("CI"):
             pytest.fail("chromium is not installed (.ci/run installs Debian's chromium package)")
         pytest.skip("chromium is not installed: apt-get install chromium")
-    manifest = REPO / "example_site" / "frontend" / "dist" / ".vite" / "manifest.json"
-    assert manifest.exists(), "the SPA is not built: run `make test` (it builds it with npm)"
-    from playwright.sync_api import sync_playwright
-
+    assert MANIFEST.exists(), "the SPA is not built: run `make test` (it builds it with npm)"
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield chromium
         chromium.close()
 
 
-def log_in(browser: Any, server: Server, username: str) -> Any:
-    page = browser.new_context(viewport={"width": 1100, "height": 900}).new_page()
-    page.goto(f"{server.http}/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", "secret")
-    page.click("button[type=submit]")
-    page.wait_for_selector('#connection[data-state="connected"]', timeout=15000)
-    return page
+@pytest.fixture
+def media(tmp_path: Path) -> dict[str, str]:
+    """One media root for the worker that stores artifact files and the server that sends them."""
+    (tmp_path / "media").mkdir()
+    return {"TEST_MEDIA_ROOT": str(tmp_path / "media")}
 
 
-def start_task(page: Any, steps: int, seconds: float, fail_at: int | None = None) -> Any:
-    before = page.locator("li.task").count()
-    page.fill("#steps", str(steps))
-    page.fill("#step-seconds", str(seconds))
-    page.fill("#fail-at-step", "" if fail_at is None else str(fail_at))
-    page.click("#start")
-    page.wait_for_function(f"document.querySelectorAll('li.task').length > {before}", timeout=10000)
-    return page.locator("li.task").first  # newest first
+@pytest.fixture
+def site(start_server: Callable[..., Server], start_worker: Callable[..., Worker], media: dict[str, str]) -> Server:
+    start_worker(**media)
+    return start_server(**media)
 
 
-def test_demo_spa_shows_live_progress_cancel_failure_and_isolation(
-    start_server: Callable[..., Server], worker: Worker, browser: Any
+def only_forward(trail: list[tuple[int, str]]) -> bool:
+    values = [value for value, _ in trail]
+    return values == sorted(values)
+
+
+def test_the_list_follows_progress_cancel_and_failure_live_and_recovers_from_a_restart(
+    start_server: Callable[..., Server], start_worker: Callable[..., Worker], media: dict[str, str], browser: Any
 ):
-    server = start_server()
+    start_worker(**media)
+    server = start_server(**media)
     page = log_in(browser, server, "alice")
+    page.wait_for_selector("#no-tasks")
+    record_bars(page, "li.task")
+    posts = graphql_posts(page)
 
     task = start_task(page, steps=20, seconds=0.15)
-    seen: list[int] = []
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        value = int(task.locator("progress").get_attribute("value") or 0)
-        if not seen or value != seen[-1]:
-            seen.append(value)
-        if value == 100 and task.get_attribute("data-state") == "SUCCEEDED":
-            break
-        time.sleep(0.05)
-    assert seen == sorted(seen), f"the bar must only move forward: {seen}"
-    assert len([v for v in seen if 0 < v < 100]) >= 3, f"the bar must advance at least three times: {seen}"
-    assert seen[-1] == 100
-    assert task.get_attribute("data-state") == "SUCCEEDED"
+    uuid = task.get_attribute("data-uuid")
+    wait_state(page, f"li.task[data-uuid='{uuid}']", "SUCCEEDED", timeout=30000)
+    trail = recorded_bars(page)[uuid]
+    assert only_forward(trail), f"the bar must only move forward: {trail}"
+    assert len({v for v, _ in trail if 0 < v < 100}) >= 3, f"the bar must advance at least three times: {trail}"
+    assert trail[-1] == (100, "SUCCEEDED")
+    assert [json.loads(p)["operationName"] for p in posts] == ["StartTask"], "events update the cache: no refetch"
+
     task.locator("a.name").click()
     page.wait_for_selector("#artifacts li[data-name='Output']")
     assert "done: 20 steps" in page.inner_text("#artifacts")
+    assert page.get_attribute("#task", "data-state") == "SUCCEEDED"
+    assert page.get_attribute("#task [role=progressbar]", "aria-valuenow") == "100"
+    assert page.inner_text("#attempts") == "1"
     page.goto(f"{server.http}/#/")
-    page.wait_for_selector('#connection[data-state="connected"]')
+    wait_connected(page)
 
+    # cancel shows at once, goes back when the server refuses, and holds when it accepts
     canceled = start_task(page, steps=50, seconds=0.2)
-    page.wait_for_function("document.querySelector('li.task')?.dataset.state === 'IN_PROGRESS'", timeout=15000)
+    canceled_row = f"li.task[data-uuid='{canceled.get_attribute('data-uuid')}']"
+    wait_state(page, canceled_row, "IN_PROGRESS")
+    held: list[Any] = []
+    page.route(
+        "**/graphql/", lambda r: held.append(r) if "CancelTask" in (r.request.post_data or "") else r.continue_()
+    )
     canceled.locator("button[data-action=cancel]").click()
-    page.wait_for_function("document.querySelector('li.task')?.dataset.state === 'CANCELED'", timeout=15000)
+    wait_state(page, canceled_row, "CANCELED", timeout=5000)
+    assert len(held) == 1, "canceled on screen while the request is still held"
+    refusal = {"data": None, "errors": [{"message": "No.", "extensions": {"code": "FORBIDDEN"}}]}
+    held.pop().fulfill(status=200, content_type="application/json", body=json.dumps(refusal))
+    wait_state(page, canceled_row, "IN_PROGRESS", timeout=5000)
+    assert page.inner_text("#notice").startswith("You may not do that.")
+    page.unroute("**/graphql/")
+    canceled.locator("button[data-action=cancel]").click()
+    wait_state(page, canceled_row, "CANCELED")
+    settle(1)
+    assert page.get_attribute(canceled_row, "data-state") == "CANCELED", "no later event undoes the cancel"
 
     failed = start_task(page, steps=5, seconds=0.1, fail_at=2)
-    page.wait_for_function("document.querySelector('li.task')?.dataset.state === 'FAILED'", timeout=15000)
+    wait_state(page, "li.task", "FAILED")
     failed.locator("a.name").click()
     page.wait_for_selector("#artifacts li[data-name='Error']")
     assert "Failed at step 2" in page.inner_text("#artifacts")
     page.goto(f"{server.http}/#/")
     page.wait_for_selector("li.task")
-    states = page.eval_on_selector_all("li.task", "items => items.map(i => i.dataset.state)")
-    assert states == ["FAILED", "CANCELED", "SUCCEEDED"]
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "spa-finished.png"), full_page=True)
-
-    other = log_in(browser, server, "bob")
-    other.wait_for_selector("#no-tasks")
-    assert other.locator("li.task").count() == 0
-    assert not re.search(r"Demo task", other.inner_text("main"))
+    assert [state for _, state in states(page)] == ["FAILED", "CANCELED", "SUCCEEDED"]
+    save_screenshot(page, "spa-finished.png", None)
 
     # the server restarts while a task is deleted: the page says so, reconnects, and is right again
     server.stop()
     page.wait_for_selector('#connection[data-state="reconnecting"]', timeout=15000)
+    assert page.inner_text("#connection") == "Reconnecting…"
     in_thread(lambda: UserTaskStatus.objects.filter(name="Demo task (50 steps)").delete())
-    start_server(port=server.port)
-    page.wait_for_selector('#connection[data-state="connected"]', timeout=30000)
+    start_server(port=server.port, **media)
+    wait_connected(page, timeout=30000)
     page.wait_for_function("document.querySelectorAll('li.task').length === 2", timeout=10000)
-    states = page.eval_on_selector_all("li.task", "items => items.map(i => i.dataset.state)")
-    assert states == ["FAILED", "SUCCEEDED"]
+    assert [state for _, state in states(page)] == ["FAILED", "SUCCEEDED"]
 
 
-def in_thread(work: Callable[[], object]) -> None:
-    """Run ORM work beside Playwright's event loop, which forbids it in this thread."""
-    thread = threading.Thread(target=work)
-    thread.start()
-    thread.join()
+def test_a_canvas_page_shows_its_tree_live_to_the_end_and_cancels_it_whole(site: Server, browser: Any):
+    page = log_in(browser, site, "alice")
+    chain = start_canvas(page, "chain")
+    chain.locator("a.name").click()
+    page.wait_for_function(f"{ALL_CHILDREN}.length === 3")
+    record_bars(page, "#task, #children li.child")
+    wait_state(page, "#task", "SUCCEEDED", timeout=30000)
+    page.wait_for_function(f"{ALL_CHILDREN}.every(c => c.dataset.state === 'SUCCEEDED')", timeout=10000)
+    trails = recorded_bars(page)
+    children = [uuid for uuid, _ in states(page, "#children li.child")]
+    container = page.get_attribute("#task", "data-uuid")
+    assert set(trails) == {container, *children}
+    for uuid in [container, *children]:
+        assert only_forward(trails[uuid]), f"a bar must only move forward: {trails[uuid]}"
+        assert trails[uuid][-1] == (100, "SUCCEEDED"), trails[uuid]
+    for uuid in children[1:]:  # started after the page opened: seen from their first step
+        assert "PENDING" in {s for _, s in trails[uuid]}, f"a chain's later child waits: {trails[uuid]}"
+        assert any(0 < v < 100 for v, _ in trails[uuid]), f"each child's own bar moved: {trails[uuid]}"
+
+    page.goto(f"{site.http}/#/")
+    wait_state(page, f"li.task[data-uuid='{container}']", "SUCCEEDED")
+    doomed = start_canvas(page, "chain")
+    doomed_uuid = doomed.get_attribute("data-uuid")
+    doomed.locator("a.name").click()
+    wait_state(page, "#task", "IN_PROGRESS")
+    page.click("#task button[data-action=cancel]")
+    wait_state(page, "#task", "CANCELED", timeout=5000)
+    page.wait_for_function(f"{ALL_CHILDREN}.every(c => c.dataset.state === 'CANCELED')", timeout=10000)
+    settle(2)  # the running child stops at its next step; nothing runs on
+    shown = states(page, "#children li.child")
+    assert [state for _, state in shown] == ["CANCELED"] * 3
+    stored = in_thread(lambda: list(UserTaskStatus.objects.filter(parent__uuid=doomed_uuid).values_list("state")))
+    assert [UserTaskState(state).name for (state,) in stored] == ["CANCELED"] * 3
+    values = page.eval_on_selector_all(
+        "#children li.child [role=progressbar]", "bars => bars.map(b => +b.ariaValueNow)"
+    )
+    assert all(value < 100 for value in values), values
+
+
+def expected_csv(rows: int) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["row", "square"])
+    for number in range(1, rows + 1):
+        writer.writerow([number, number * number])
+    return buffer.getvalue().encode()
+
+
+def add_artifacts(status_uuid: str) -> None:
+    status = UserTaskStatus.objects.get(uuid=status_uuid)
+    UserTaskArtifact.objects.create(status=status, name="Report", url="https://example.com/reports/42")
+    UserTaskArtifact.objects.create(status=status, name="Script", url="javascript:alert(1)")
+    UserTaskArtifact.objects.create(status=status, name="Summary", text="20 rows\n<b>not markup</b>")
+
+
+def test_artifacts_show_text_link_web_addresses_and_download_files_for_their_owner_only(site: Server, browser: Any):
+    page = log_in(browser, site, "alice")
+    before = page.locator("li.task").count()
+    page.click("#start-export")
+    page.wait_for_function(f"document.querySelectorAll('li.task').length > {before}")
+    uuid = page.locator("li.task").first.get_attribute("data-uuid")
+    wait_state(page, f"li.task[data-uuid='{uuid}']", "SUCCEEDED")
+    in_thread(lambda: add_artifacts(uuid))
+    row(page, uuid).locator("a.name").click()
+    page.wait_for_selector("#artifacts li[data-name='Summary']")
+
+    download_link = "#artifacts li[data-name='Output'] a.download"
+    with page.expect_download() as started:
+        page.click(download_link)
+    download = started.value
+    assert Path(download.path()).read_bytes() == expected_csv(20)
+    assert download.suggested_filename.endswith(".csv")
+
+    link = page.locator("#artifacts li[data-name='Report'] a.url")
+    assert link.get_attribute("href") == "https://example.com/reports/42"
+    assert "noopener" in (link.get_attribute("rel") or "")
+    script = page.locator("#artifacts li[data-name='Script']")
+    assert script.locator("a").count() == 0, "a javascript: URL is shown, never linked"
+    assert "javascript:alert(1)" in script.inner_text()
+    summary = page.locator("#artifacts li[data-name='Summary']")
+    assert "<b>not markup</b>" in summary.inner_text()
+    assert summary.locator("b").count() == 0, "an artifact's text is text, never markup"
+
+    file_url = page.get_attribute(download_link, "href")
+    assert file_url is not None
+    assert file_url.startswith("/user-tasks/")
+    assert page.request.get(f"{site.http}{file_url}").body() == expected_csv(20)
+    other = log_in(browser, site, "bob")
+    assert other.request.get(f"{site.http}{file_url}").status == 404, "only the owner may download it"
+
+
+def alice_statuses() -> list[tuple[str, str]]:
+    rows = UserTaskStatus.objects.filter(user__username="alice", parent=None).order_by("-created")
+    return [(str(uuid), UserTaskState(state).name) for uuid, state in rows.values_list("uuid", "state")]
+
+
+def test_two_tabs_of_one_user_show_the_same_tasks_from_events_alone(site: Server, browser: Any):
+    first = log_in(browser, site, "alice")
+    second = open_tab(first, site)
+    second.wait_for_selector("#no-tasks")
+    record_bars(second, "li.task")
+    second_posts = graphql_posts(second)
+
+    task = start_task(first, steps=12, seconds=0.2)
+    uuid = task.get_attribute("data-uuid")
+    second.wait_for_selector(f"li.task[data-uuid='{uuid}']", timeout=5000)
+    assert states(second)[0][0] == uuid, "a task started elsewhere comes in at the top"
+    for page in (first, second):
+        wait_state(page, f"li.task[data-uuid='{uuid}']", "SUCCEEDED")
+    trail = recorded_bars(second)[uuid]
+    assert only_forward(trail), trail
+    assert len({v for v, _ in trail if 0 < v < 100}) >= 2, f"the other tab's bar moved live: {trail}"
+
+    long = start_task(second, steps=50, seconds=0.2)
+    long_uuid = long.get_attribute("data-uuid")
+    first.wait_for_selector(f"li.task[data-uuid='{long_uuid}']", timeout=5000)
+    wait_state(first, f"li.task[data-uuid='{long_uuid}']", "IN_PROGRESS")
+    row(first, long_uuid).locator("button[data-action=cancel]").click()
+    wait_state(second, f"li.task[data-uuid='{long_uuid}']", "CANCELED")
+
+    canvas = start_canvas(first, "group")
+    canvas_uuid = canvas.get_attribute("data-uuid")
+    for page in (first, second):
+        wait_state(page, f"li.task[data-uuid='{canvas_uuid}']", "SUCCEEDED", timeout=30000)
+    settle(0.5)
+    stored = in_thread(alice_statuses)
+    assert states(first) == states(second) == stored
+    assert [s for _, s in stored] == ["SUCCEEDED", "CANCELED", "SUCCEEDED"]
+    assert [json.loads(p)["operationName"] for p in second_posts] == ["StartTask"], "the rest came as events"
+
+
+def test_a_second_user_sees_nothing_of_the_first_users_tasks(site: Server, browser: Any):
+    alice = log_in(browser, site, "alice")
+    bob = log_in(browser, site, "bob")
+    bob.wait_for_selector("#no-tasks")
+    record_bars(bob, "li.task")
+
+    task = start_task(alice, steps=8, seconds=0.1)
+    uuid = task.get_attribute("data-uuid")
+    canvas = start_canvas(alice, "group")
+    wait_state(alice, f"li.task[data-uuid='{uuid}']", "SUCCEEDED")
+    wait_state(alice, f"li.task[data-uuid='{canvas.get_attribute('data-uuid')}']", "SUCCEEDED", timeout=30000)
+    settle(1)
+    assert bob.evaluate("window.__bars") == {}, "no row of another user's task ever showed"
+    assert bob.locator("#no-tasks").is_visible()
+    assert not re.search(r"Demo", bob.inner_text("main"))
+
+    bob.goto(f"{site.http}/#/task/{uuid}")
+    bob.wait_for_selector("p[role=alert]:has-text('Task not found.')")
+    bob.goto(f"{site.http}/#/")
+    mine = start_task(bob, steps=2, seconds=0.05)
+    assert [u for u, _ in states(bob)] == [mine.get_attribute("data-uuid")]
+    settle(0.5)
+    assert row(alice, mine.get_attribute("data-uuid")).count() == 0
+    assert len(states(alice)) == 2
+
+
+def test_pages_pass_axe_work_from_the_keyboard_and_fit_a_phone(site: Server, browser: Any):
+    page = log_in(browser, site, "alice")
+    start_task(page, steps=3, seconds=0.05)
+    wait_state(page, "li.task", "SUCCEEDED")
+    failed = start_task(page, steps=4, seconds=0.05, fail_at=2)
+    failed_uuid = failed.get_attribute("data-uuid")
+    wait_state(page, "li.task", "FAILED")
+
+    # the keyboard alone: fill the form, submit it with Enter
+    tab_to(page, "#steps")
+    page.keyboard.press("Control+A")
+    page.keyboard.type("48")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Control+A")
+    page.keyboard.type("0.25")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "fail-at-step"
+    page.keyboard.press("Control+A")
+    page.keyboard.press("Backspace")  # the last task's value stays in the form: this one must not fail
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.querySelectorAll('li.task').length === 3")
+    typed = page.locator("li.task").first
+    typed_uuid = typed.get_attribute("data-uuid")
+    assert typed.locator("a.name").inner_text() == "Demo task (48 steps)"
+    start_canvas(page, "group")
+    page.wait_for_function(
+        "uuid => +document.querySelector(`li.task[data-uuid='${uuid}'] [role=progressbar]`).ariaValueNow >= 10",
+        arg=typed_uuid,
+        timeout=10000,
+    )
+    bars = page.locator("li.task [role=progressbar]")
+    assert bars.count() == 4
+    assert all(bars.nth(i).get_attribute("aria-valuenow") for i in range(4))
+    assert serious_axe_violations(page) == []
+    save_screenshot(page, "spa-list.png", DOCS_IMAGES)
+
+    # open the typed task with Enter: its title takes the focus; the time left is estimated
+    tab_to(page, f"li.task[data-uuid='{typed_uuid}'] a.name")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(f"#task[data-uuid='{typed_uuid}']")
+    assert page.evaluate("document.activeElement.tagName") == "H2"
+    page.wait_for_function("/^About \\d+ s left$/.test(document.querySelector('#task .eta').textContent)",
+                           timeout=5000)  # fmt: skip
+    seconds_left = int(re.findall(r"\d+", page.inner_text("#task .eta"))[0])
+    done = int(page.inner_text("#task .steps").split()[0])
+    remaining = (48 - done) * 0.25  # at the task's own pace
+    assert remaining / 2 - 1 <= seconds_left <= remaining * 2 + 1, f"{seconds_left} s left with {done} of 48 done?"
+    assert serious_axe_violations(page) == []
+    tab_to(page, "#task button[data-action=cancel]")
+    page.keyboard.press("Enter")
+    wait_state(page, "#task", "CANCELED", timeout=5000)
+
+    # a canvas's page while it runs, and a failed task's page with its error
+    page.goto(f"{site.http}/#/")
+    chain = start_canvas(page, "chain")
+    chain_uuid = chain.get_attribute("data-uuid")
+    chain.locator("a.name").click()
+    page.wait_for_function(f"{ALL_CHILDREN}.length === 3 && {ALL_CHILDREN}[1].dataset.state === 'IN_PROGRESS'",
+                           timeout=15000)  # fmt: skip
+    assert serious_axe_violations(page) == []
+    save_screenshot(page, "spa-task.png", DOCS_IMAGES)
+    page.goto(f"{site.http}/#/task/{failed_uuid}")
+    page.wait_for_selector("#artifacts li[data-name='Error']")
+    assert serious_axe_violations(page) == []
+
+    # a phone: nothing wider than the screen, bars across the width
+    phone = log_in(browser, site, "alice", viewport=PHONE)
+    phone.wait_for_selector("li.task")
+    assert fits_width(phone)
+    widths = phone.eval_on_selector_all("li.task [role=progressbar]", "bars => bars.map(b => b.clientWidth)")
+    assert len(widths) == 5
+    assert min(widths) > PHONE["width"] / 2, widths
+    save_screenshot(phone, "spa-phone-list.png", None)
+    phone.goto(f"{site.http}/#/task/{chain_uuid}")
+    phone.wait_for_selector("#children li.child")
+    assert fits_width(phone)
+    save_screenshot(phone, "spa-phone-task.png", None)

@@ -1,47 +1,69 @@
-// Apollo Client 4: HTTP (with Django's CSRF token) for queries and mutations, graphql-ws for
-// subscriptions. The session cookie authenticates both.
+// Apollo Client 4 for a Django site: queries and mutations over HTTP with Django's CSRF token,
+// subscriptions over graphql-ws (the session cookie authenticates both), and one normalized cache
+// in which every status is one object, keyed by the global id the API gives it.
 import { ApolloClient, ApolloLink, HttpLink, InMemoryCache } from "@apollo/client";
+import { SetContextLink } from "@apollo/client/link/context";
 import { GraphQLWsLink } from "@apollo/client/link/subscriptions";
-import { getMainDefinition } from "@apollo/client/utilities";
+import { relayStylePagination } from "@apollo/client/utilities";
+import { OperationTypeNode } from "graphql";
 import { createClient } from "graphql-ws";
 
-export type ConnectionState = "connecting" | "connected" | "reconnecting";
+import { createConnection } from "./connection";
+import type { Connection } from "./connection";
 
 function csrfToken(): string {
   return document.cookie.match(/(?:^|; )csrftoken=([^;]+)/)?.[1] ?? "";
 }
 
-export function createApollo(onConnection: (state: ConnectionState) => void): ApolloClient {
+export function createApollo(): { client: ApolloClient; connection: Connection } {
+  const connection = createConnection();
   let everConnected = false;
-  const wsUrl = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/graphql/`;
   const ws = createClient({
-    url: wsUrl,
-    lazy: false,
+    url: `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/graphql/`,
+    lazy: false, // connect at once, so the indicator is right before the first subscription
+    // a server restart or a lost network: retry for ever, backing off to 5 s; the operations
+    // that were running are subscribed again and send their current state first
     retryAttempts: Infinity,
     shouldRetry: () => true,
-    retryWait: async (retries) => new Promise((resolve) => setTimeout(resolve, Math.min(5000, 500 * 2 ** retries))),
+    retryWait: (retries) => new Promise((resolve) => setTimeout(resolve, Math.min(5000, 500 * 2 ** retries))),
     on: {
-      connecting: () => onConnection(everConnected ? "reconnecting" : "connecting"),
+      connecting: () => connection.set(everConnected ? "reconnecting" : "connecting"),
       connected: () => {
         everConnected = true;
-        onConnection("connected");
+        connection.set("connected");
       },
-      closed: () => onConnection(everConnected ? "reconnecting" : "connecting"),
+      closed: () => connection.set(everConnected ? "reconnecting" : "connecting"),
     },
   });
-  const http = new HttpLink({
-    uri: "/graphql/",
-    credentials: "same-origin",
-    fetch: (input, init) =>
-      fetch(input, { ...init, headers: { ...(init?.headers ?? {}), "X-CSRFToken": csrfToken() } }),
-  });
+
+  const http = ApolloLink.from([
+    // Django checks CSRF on every POST: send the cookie's token in the header it reads
+    new SetContextLink(({ headers }) => ({ headers: { ...headers, "X-CSRFToken": csrfToken() } })),
+    new HttpLink({ uri: "/graphql/", credentials: "same-origin" }),
+  ]);
   const link = ApolloLink.split(
-    ({ query }) => {
-      const definition = getMainDefinition(query);
-      return definition.kind === "OperationDefinition" && definition.operation === "subscription";
-    },
+    ({ operationType }) => operationType === OperationTypeNode.SUBSCRIPTION,
     new GraphQLWsLink(ws),
     http,
   );
-  return new ApolloClient({ link, cache: new InMemoryCache() });
+
+  const cache = new InMemoryCache({
+    typePolicies: {
+      Query: {
+        fields: {
+          // one list per filter and ordering; `after` pages are appended to it ("Load more")
+          userTaskStatuses: relayStylePagination(["filters", "ordering"]),
+        },
+      },
+    },
+  });
+  const client = new ApolloClient({ link, cache });
+
+  // Events sent while the socket was down are lost (deletions are never sent): after a
+  // reconnect, the lists on screen are read again. A task page needs nothing: its subscription
+  // starts again with the task's current state.
+  ws.on("connected", (_socket, _payload, wasRetry) => {
+    if (wasRetry) void client.refetchQueries({ include: "active" });
+  });
+  return { client, connection };
 }

@@ -1,7 +1,10 @@
-import { gql } from "@apollo/client";
+// Every GraphQL operation of the SPA. `graphql()` is generated (src/gql/) from these strings and
+// the schema, so each document carries its result and variable types: no casts anywhere.
+import { graphql } from "./gql";
 
-export const STATUS_FIELDS = gql`
-  fragment StatusFields on UserTaskStatus {
+/** What every view of a task shows; the `id` is the global id Apollo's cache keys the object on. */
+export const TaskFields = graphql(`
+  fragment TaskFields on UserTaskStatus {
     id
     uuid
     name
@@ -12,86 +15,112 @@ export const STATUS_FIELDS = gql`
     percentComplete
     isFinished
     isContainer
-    taskClass
+    attempts
     created
     modified
   }
-`;
+`);
 
-export const TASK_LIST = gql`
-  query TaskList {
-    userTaskStatuses(first: 50) {
+/** The task page: a canvas's children to three levels (a chain of groups of chains), artifacts. */
+export const TaskPageFields = graphql(`
+  fragment TaskPage on UserTaskStatus {
+    ...TaskFields
+    taskClass
+    parent {
+      id
+      uuid
+      name
+    }
+    children {
+      ...TaskFields
+      children {
+        ...TaskFields
+        children {
+          ...TaskFields
+        }
+      }
+    }
+    artifacts {
+      id
+      uuid
+      name
+      text
+      url
+      fileUrl
+      created
+    }
+  }
+`);
+
+export const TaskList = graphql(`
+  query TaskList($first: Int!, $after: String) {
+    userTaskStatuses(first: $first, after: $after) {
       totalCount
-      edges { node { ...StatusFields } }
+      edges {
+        node {
+          ...TaskFields
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
     }
   }
-  ${STATUS_FIELDS}
-`;
+`);
 
-export const TASK_LIST_CHANGES = gql`
+/** Every change to the viewer's top-level tasks, new ones included. */
+export const TaskListChanges = graphql(`
   subscription TaskListChanges {
-    userTaskStatuses { ...StatusFields }
-  }
-  ${STATUS_FIELDS}
-`;
-
-export const TASK_DETAIL = gql`
-  subscription TaskDetail($uuid: UUID!) {
-    userTaskStatus(uuid: $uuid) {
-      ...StatusFields
-      attempts
-      children { ...StatusFields }
-      artifacts { id name text url fileUrl }
+    userTaskStatuses {
+      ...TaskFields
     }
   }
-  ${STATUS_FIELDS}
-`;
+`);
 
-export const START_TASK = gql`
+/** The task's state at once, then every change; completes once it has finished. */
+export const TaskPageLive = graphql(`
+  subscription TaskPageLive($uuid: UUID!) {
+    userTaskStatus(uuid: $uuid) {
+      ...TaskPage
+    }
+  }
+`);
+
+export const StartTask = graphql(`
   mutation StartTask($steps: Int!, $stepSeconds: Float!, $failAtStep: Int) {
-    startDemoTask(steps: $steps, stepSeconds: $stepSeconds, failAtStep: $failAtStep) { ...StatusFields }
+    startDemoTask(steps: $steps, stepSeconds: $stepSeconds, failAtStep: $failAtStep) {
+      ...TaskFields
+    }
   }
-  ${STATUS_FIELDS}
-`;
+`);
 
-export const START_CANVAS = gql`
+export const StartCanvas = graphql(`
   mutation StartCanvas($kind: String!) {
-    startDemoCanvas(kind: $kind, children: 3, steps: 5, stepSeconds: 0.3) { ...StatusFields }
+    startDemoCanvas(kind: $kind, children: 3, steps: 5, stepSeconds: 0.3) {
+      ...TaskFields
+    }
   }
-  ${STATUS_FIELDS}
-`;
+`);
 
-export const START_EXPORT = gql`
+export const StartExport = graphql(`
   mutation StartExport($rows: Int!) {
-    startDemoExport(rows: $rows) { ...StatusFields }
+    startDemoExport(rows: $rows) {
+      ...TaskFields
+    }
   }
-  ${STATUS_FIELDS}
-`;
+`);
 
-export const CANCEL = gql`
-  mutation Cancel($uuid: UUID!) { cancelUserTask(uuid: $uuid) { ...StatusFields } }
-  ${STATUS_FIELDS}
-`;
+export const CancelTask = graphql(`
+  mutation CancelTask($uuid: UUID!) {
+    cancelUserTask(uuid: $uuid) {
+      ...TaskFields
+    }
+  }
+`);
 
-export const DELETE = gql`
-  mutation Delete($uuid: UUID!) { deleteUserTask(uuid: $uuid) }
-`;
-
-export interface Status {
-  id: string;
-  uuid: string;
-  name: string;
-  state: string;
-  stateText: string;
-  completedSteps: number;
-  totalSteps: number;
-  percentComplete: number;
-  isFinished: boolean;
-  isContainer: boolean;
-  taskClass: string;
-  created: string;
-  modified: string;
-  attempts?: number;
-  children?: Status[];
-  artifacts?: { id: string; name: string; text: string; url: string; fileUrl: string | null }[];
-}
+export const DeleteTask = graphql(`
+  mutation DeleteTask($uuid: UUID!) {
+    deleteUserTask(uuid: $uuid)
+  }
+`);

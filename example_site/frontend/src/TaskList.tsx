@@ -1,0 +1,86 @@
+// The list: one query, kept live by the list subscription through the normalized cache.
+import { useQuery } from "@apollo/client/react";
+import { useEffect } from "react";
+
+import { CancelButton, DeleteButton } from "./actions";
+import { LIST_VARIABLES, PAGE_SIZE, withStatus } from "./cache";
+import type { TaskFieldsFragment } from "./gql/graphql";
+import { useReport } from "./notices";
+import { TaskList as TaskListQuery, TaskListChanges } from "./operations";
+import { ProgressBar } from "./ProgressBar";
+import { taskHref } from "./route";
+import { StartForm } from "./StartForm";
+import { StateBadge } from "./StateBadge";
+import { elapsed, formatDuration, useNow } from "./time";
+
+export function TaskList() {
+  const report = useReport();
+  const { data, error, subscribeToMore, fetchMore, loading } = useQuery(TaskListQuery, {
+    variables: LIST_VARIABLES,
+  });
+
+  useEffect(
+    () =>
+      subscribeToMore({
+        document: TaskListChanges,
+        // Apollo has already written the event's status into the cache, so a listed task shows
+        // it by now; only a task the list lacks changes the list.
+        updateQuery: (_, { complete, previousData, subscriptionData }) =>
+          complete ? withStatus(previousData, subscriptionData.data.userTaskStatuses) : undefined,
+      }),
+    [subscribeToMore],
+  );
+
+  const connection = data?.userTaskStatuses;
+  return (
+    <>
+      <StartForm />
+      <section aria-labelledby="tasks-heading">
+        <h3 id="tasks-heading">
+          Tasks{" "}
+          {connection && (
+            <span className="count">
+              ({connection.edges.length} of {connection.totalCount})
+            </span>
+          )}
+        </h3>
+        {error && <p role="alert">The list could not be loaded: {error.message}</p>}
+        {connection && connection.edges.length === 0 && (
+          <p id="no-tasks">No tasks yet: start one above.</p>
+        )}
+        {!connection && !error && <p>Loading…</p>}
+        <ul id="tasks" className="tasks">
+          {connection?.edges.map(({ node }) => <TaskRow key={node.id} task={node} />)}
+        </ul>
+        {connection?.pageInfo.hasNextPage && (
+          <button type="button" id="load-more" disabled={loading}
+            onClick={() =>
+              fetchMore({ variables: { first: PAGE_SIZE, after: connection.pageInfo.endCursor } }).catch(report)
+            }>
+            Load more
+          </button>
+        )}
+      </section>
+    </>
+  );
+}
+
+function TaskRow({ task }: { task: TaskFieldsFragment }) {
+  const now = useNow(!task.isFinished);
+  return (
+    <li className="task" data-uuid={task.uuid} data-state={task.state}>
+      <a href={taskHref(task.uuid)} className="name">
+        {task.name}
+      </a>
+      <StateBadge state={task.state} />
+      <ProgressBar label={task.name} percent={task.percentComplete} state={task.state} />
+      <span className="state-text">{task.stateText}</span>
+      <span className="duration" title={task.isFinished ? "How long it ran" : "Running for"}>
+        {formatDuration(elapsed(task, now))}
+      </span>
+      <span className="actions">
+        {task.isFinished ? <DeleteButton task={task} /> : <CancelButton task={task} />}
+      </span>
+    </li>
+  );
+}

@@ -1,0 +1,58 @@
+// How the task list follows events in Apollo's normalized cache. A status is one cache object
+// (keyed by its global id) wherever it appears, so an event for a listed task has already
+// updated it in place when these functions run: the list only changes for a task it lacks
+// (a new one, at its place in the newest-first order) or one that was deleted.
+import type { ApolloCache } from "@apollo/client";
+
+import type { TaskFieldsFragment, TaskListQuery } from "./gql/graphql";
+import { TaskList } from "./operations";
+
+export const PAGE_SIZE = 20;
+export const LIST_VARIABLES = { first: PAGE_SIZE };
+
+// Deleted here: an event published before the delete (its cancel) may still be on its way.
+const deleted = new Set<string>();
+
+/** The list with `status` added, or undefined when nothing changes. */
+export function withStatus(list: TaskListQuery, status: TaskFieldsFragment): TaskListQuery | undefined {
+  const connection = list.userTaskStatuses;
+  if (deleted.has(status.id) || connection.edges.some((edge) => edge.node.id === status.id)) return undefined;
+  const created = Date.parse(status.created);
+  let at = connection.edges.findIndex((edge) => Date.parse(edge.node.created) < created);
+  if (at === -1) {
+    if (connection.pageInfo.hasNextPage) return undefined; // its place is on a page not loaded yet
+    at = connection.edges.length;
+  }
+  const edge = { __typename: "UserTaskStatusEdge" as const, node: status };
+  return {
+    ...list,
+    userTaskStatuses: {
+      ...connection,
+      totalCount: connection.totalCount + 1,
+      edges: [...connection.edges.slice(0, at), edge, ...connection.edges.slice(at)],
+    },
+  };
+}
+
+/** After a mutation that started a task: show it at once, before its first event arrives. */
+export function addToList(cache: ApolloCache, status: TaskFieldsFragment): void {
+  cache.updateQuery({ query: TaskList, variables: LIST_VARIABLES }, (list) =>
+    list ? withStatus(list, status) : undefined,
+  );
+}
+
+/** After a delete: drop the object; lists and trees skip references to it from then on. */
+export function forget(cache: ApolloCache, status: Pick<TaskFieldsFragment, "id">): void {
+  deleted.add(status.id);
+  const id = cache.identify({ __typename: "UserTaskStatus", id: status.id });
+  if (!cache.evict({ id })) return;
+  cache.modify({
+    fields: {
+      userTaskStatuses: (connection, { readField }) => {
+        const total = readField<number>("totalCount", connection);
+        return total === undefined ? connection : { ...connection, totalCount: Math.max(0, total - 1) };
+      },
+    },
+  });
+  cache.gc();
+}
