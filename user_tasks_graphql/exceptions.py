@@ -1,5 +1,5 @@
 """Exceptions a task author may see."""
 
-from .core.exceptions import TaskCanceledException
+from .core.exceptions import TaskCanceledException, TaskLimitExceeded
 
-__all__ = ["TaskCanceledException"]
+__all__ = ["TaskCanceledException", "TaskLimitExceeded"]

@@ -19,15 +19,18 @@ from user_tasks_graphql.tasks import status_for
 from .tasks import demo_task, export_csv
 
 MAX_STEPS = 1000
+MAX_SECONDS = 300  # what one demo call may keep workers busy for, all its tasks together
 
 
-def _check(steps: int, step_seconds: float, fail_at_step: int | None = None) -> None:
+def _check(steps: int, step_seconds: float, fail_at_step: int | None = None, tasks: int = 1) -> None:
     if not 1 <= steps <= MAX_STEPS:
         raise bad_input(f"`steps` must be between 1 and {MAX_STEPS}.")
     if not 0 <= step_seconds <= 10:
         raise bad_input("`stepSeconds` must be between 0 and 10.")
     if fail_at_step is not None and not 1 <= fail_at_step <= steps:
         raise bad_input("`failAtStep` must be between 1 and `steps`.")
+    if tasks * steps * step_seconds > MAX_SECONDS:
+        raise bad_input(f"A demo may run for at most {MAX_SECONDS} s in all (tasks x steps x stepSeconds).")
 
 
 def _start_task(info: Info, steps: int, step_seconds: float, fail_at_step: int | None) -> UserTaskStatusType:
@@ -45,9 +48,9 @@ def _as_selected(info: Info, status: UserTaskStatus) -> UserTaskStatusType:
 
 def _start_canvas(info: Info, kind: str, children: int, steps: int, step_seconds: float) -> UserTaskStatusType:
     user = viewer(info)
-    _check(steps, step_seconds)
     if kind not in ("chain", "group", "chord") or not 2 <= children <= 20:
         raise bad_input("`kind` must be chain, group or chord, and `children` between 2 and 20.")
+    _check(steps, step_seconds, tasks=children)
     name = f"Demo {kind} of {children}"
     signatures = [demo_task.si(user.pk, steps, step_seconds, user_task_name=name) for _ in range(children)]
     canvas = {"group": group(*signatures), "chain": chain(*signatures), "chord": chord(signatures[:-1], signatures[-1])}

@@ -1,5 +1,6 @@
 """The example site's own commands."""
 
+import uuid
 from io import StringIO
 from typing import Any
 
@@ -66,6 +67,7 @@ def test_start_demo_task_that_fails(client: Any, user: Any, eager: None):
         {"steps": 5, "seconds": -1},
         {"steps": 5, "seconds": 0, "fail": 6},
         {"steps": 5000, "seconds": 0},
+        {"steps": 301, "seconds": 1},  # over the demo's 300 s in all
     ],
 )
 def test_start_demo_task_refuses_bad_input(client: Any, user: Any, variables: dict):
@@ -75,6 +77,52 @@ def test_start_demo_task_refuses_bad_input(client: Any, user: Any, variables: di
     body = _post(client, START, {"fail": None, **variables})
     assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"]
     assert not UserTaskStatus.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_canvas_is_bounded_in_total_duration_too(client: Any, user: Any):
+    from user_tasks_graphql.models import UserTaskStatus
+
+    client.force_login(user)
+    query = 'mutation { startDemoCanvas(kind: "group", children: 20, steps: 10, stepSeconds: 2) { uuid } }'
+    body = _post(client, query, {})
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"]
+    assert "300 s" in body["errors"][0]["message"]
+    assert not UserTaskStatus.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_start_over_the_users_limit_is_too_many_tasks(client: Any, user: Any, settings: Any):
+    from user_tasks_graphql.models import UserTaskStatus
+
+    settings.USER_TASKS_MAX_ACTIVE_PER_USER = 2
+    client.force_login(user)
+    for _ in range(2):
+        assert "errors" not in _post(client, START, {"steps": 3, "seconds": 0.1, "fail": None})
+    body = _post(client, START, {"steps": 3, "seconds": 0.1, "fail": None})
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "TOO_MANY_TASKS"
+    assert "2 unfinished tasks" in error["message"]
+    assert UserTaskStatus.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_one_request_starts_at_most_five_mutations(client: Any, user: Any):
+    from user_tasks_graphql.models import UserTaskStatus
+
+    client.force_login(user)
+    fields = " ".join(f"t{n}: startDemoTask(steps: 1, stepSeconds: 0) {{ uuid }}" for n in range(6))
+    body = _post(client, f"mutation {{ {fields} }}", {})
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"]
+    assert "At most 5 mutations per request (6 asked)" in body["errors"][0]["message"]
+    assert not UserTaskStatus.objects.exists()
+    start = "startDemoTask(steps: 1, stepSeconds: 0) { uuid }"
+    document = (
+        f'mutation {{ ...Two ...Two ... on Mutation {{ ...Two }} c: cancelUserTask(uuid: "{uuid.uuid4()}") {{ uuid }}'
+        f" x: {start} y: {start} z: {start} }} fragment Two on Mutation {{ a: {start} b: {start} }}"
+    )
+    body = _post(client, document, {})
+    assert "(6 asked)" in body["errors"][0]["message"], "a fragment counts once, however often it is spread"
 
 
 @pytest.mark.django_db

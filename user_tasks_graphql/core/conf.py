@@ -9,6 +9,7 @@ write or a request in production.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -89,6 +90,10 @@ def _positive_int(name: str, value: Any) -> int:
     return value
 
 
+def _positive_int_or_none(name: str, value: Any) -> int | None:
+    return None if value is None else _positive_int(name, value)
+
+
 def _bool(name: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise ImproperlyConfigured(f"{name} must be True or False, not {value!r}")
@@ -127,6 +132,8 @@ SETTINGS: dict[str, Setting] = {
                 "How long a running task may go without progress or heartbeat before the reaper fails it."),
         Setting("USER_TASKS_HEARTBEAT_INTERVAL", timedelta(seconds=30), _heartbeat,
                 "How often a worker touches its tasks' statuses; at most half of USER_TASKS_STALE_AFTER."),
+        Setting("USER_TASKS_MAX_ACTIVE_PER_USER", 50, _positive_int_or_none,
+                "Unfinished tasks one user may have, canvases counting their tasks (None: no limit)."),
         Setting("USER_TASKS_ARTIFACT_STORAGE", None, _import_path,
                 "Import path of the artifact storage class, when STORAGES has no 'user_task_artifacts'."),
         # GraphQL API
@@ -135,6 +142,7 @@ SETTINGS: dict[str, Setting] = {
         Setting("USER_TASKS_GRAPHQL_MAX_DEPTH", 10, _positive_int, "Deepest selection allowed in a document."),
         Setting("USER_TASKS_GRAPHQL_MAX_TOKENS", 2000, _positive_int, "Most tokens in one document."),
         Setting("USER_TASKS_GRAPHQL_MAX_ALIASES", 15, _positive_int, "Most aliases in one document."),
+        Setting("USER_TASKS_GRAPHQL_MAX_MUTATIONS", 5, _positive_int, "Most mutation fields in one operation."),
         Setting("USER_TASKS_GRAPHQL_INTROSPECTION", Derived("DEBUG", lambda: settings.DEBUG), _bool,
                 "Whether the schema answers introspection (read when the schema is built)."),
         Setting("USER_TASKS_GRAPHIQL", Derived("USER_TASKS_GRAPHQL_INTROSPECTION", lambda: introspection_allowed()),
@@ -173,16 +181,17 @@ def _read(name: str) -> Any:
     return SETTINGS[name].read()
 
 
-def max_age() -> timedelta:
-    return _read("USER_TASKS_MAX_AGE")
+def _reader(name: str) -> Callable[[], Any]:
+    """The accessor of setting ``name``: it reads the setting at each call."""
+    if name not in SETTINGS:
+        raise KeyError(name)
+    return functools.partial(_read, name)
 
 
-def stale_after() -> timedelta:
-    return _read("USER_TASKS_STALE_AFTER")
-
-
-def heartbeat_interval() -> timedelta:
-    return _read("USER_TASKS_HEARTBEAT_INTERVAL")
+max_age: Callable[[], timedelta] = _reader("USER_TASKS_MAX_AGE")
+max_active_per_user: Callable[[], int | None] = _reader("USER_TASKS_MAX_ACTIVE_PER_USER")
+stale_after: Callable[[], timedelta] = _reader("USER_TASKS_STALE_AFTER")
+heartbeat_interval: Callable[[], timedelta] = _reader("USER_TASKS_HEARTBEAT_INTERVAL")
 
 
 def artifact_storage() -> Storage:
@@ -196,83 +205,24 @@ def artifact_storage() -> Storage:
     return default_storage
 
 
-def max_page_size() -> int:
-    return _read("USER_TASKS_GRAPHQL_MAX_PAGE_SIZE")
-
-
-def max_depth() -> int:
-    return _read("USER_TASKS_GRAPHQL_MAX_DEPTH")
-
-
-def max_tokens() -> int:
-    return _read("USER_TASKS_GRAPHQL_MAX_TOKENS")
-
-
-def max_aliases() -> int:
-    return _read("USER_TASKS_GRAPHQL_MAX_ALIASES")
-
-
-def introspection_allowed() -> bool:
-    return _read("USER_TASKS_GRAPHQL_INTROSPECTION")
-
-
-def graphiql() -> bool:
-    return _read("USER_TASKS_GRAPHIQL")
-
-
-def visible_statuses_rule() -> Callable[[Any, Any], Any] | None:
-    """The project's ``f(user, queryset)`` widening what a user sees, or None."""
-    return _read("USER_TASKS_VISIBLE_STATUSES")
-
-
-def progress_interval() -> float:
-    return _read("USER_TASKS_PROGRESS_INTERVAL")
-
-
-def start_delay() -> float:
-    return _read("USER_TASKS_START_DELAY")
-
-
-def synchronous_commit() -> bool:
-    return _read("USER_TASKS_SYNCHRONOUS_COMMIT")
-
-
-def publish_timeout() -> float:
-    return _read("USER_TASKS_PUBLISH_TIMEOUT")
-
-
-def publish_retry_after() -> float:
-    return _read("USER_TASKS_PUBLISH_RETRY_AFTER")
-
-
-def group_refresh_interval() -> float:
-    return _read("USER_TASKS_GROUP_REFRESH_INTERVAL")
-
-
-def live_check_interval() -> float:
-    return _read("USER_TASKS_LIVE_CHECK_INTERVAL")
-
-
-def ws_max_subscriptions() -> int:
-    return _read("USER_TASKS_WS_MAX_SUBSCRIPTIONS")
-
-
-def ws_init_timeout() -> float:
-    return _read("USER_TASKS_WS_INIT_TIMEOUT")
-
-
-def ws_max_message_bytes() -> int:
-    return _read("USER_TASKS_WS_MAX_MESSAGE_BYTES")
-
-
-def ws_max_message_depth() -> int:
-    return _read("USER_TASKS_WS_MAX_MESSAGE_DEPTH")
-
-
-def ws_allowed_origins() -> list[str]:
-    return _read("USER_TASKS_WS_ALLOWED_ORIGINS")
-
-
-def ws_authenticate() -> Callable[[dict[str, Any], Any], Any] | None:
-    """The project's ``f(connection_params, scope) -> user | None`` for ``connection_init``, or None."""
-    return _read("USER_TASKS_WS_AUTHENTICATE")
+max_page_size: Callable[[], int] = _reader("USER_TASKS_GRAPHQL_MAX_PAGE_SIZE")
+max_depth: Callable[[], int] = _reader("USER_TASKS_GRAPHQL_MAX_DEPTH")
+max_tokens: Callable[[], int] = _reader("USER_TASKS_GRAPHQL_MAX_TOKENS")
+max_aliases: Callable[[], int] = _reader("USER_TASKS_GRAPHQL_MAX_ALIASES")
+max_mutations: Callable[[], int] = _reader("USER_TASKS_GRAPHQL_MAX_MUTATIONS")
+introspection_allowed: Callable[[], bool] = _reader("USER_TASKS_GRAPHQL_INTROSPECTION")
+graphiql: Callable[[], bool] = _reader("USER_TASKS_GRAPHIQL")
+visible_statuses_rule: Callable[[], Callable[[Any, Any], Any] | None] = _reader("USER_TASKS_VISIBLE_STATUSES")
+progress_interval: Callable[[], float] = _reader("USER_TASKS_PROGRESS_INTERVAL")
+start_delay: Callable[[], float] = _reader("USER_TASKS_START_DELAY")
+synchronous_commit: Callable[[], bool] = _reader("USER_TASKS_SYNCHRONOUS_COMMIT")
+publish_timeout: Callable[[], float] = _reader("USER_TASKS_PUBLISH_TIMEOUT")
+publish_retry_after: Callable[[], float] = _reader("USER_TASKS_PUBLISH_RETRY_AFTER")
+group_refresh_interval: Callable[[], float] = _reader("USER_TASKS_GROUP_REFRESH_INTERVAL")
+live_check_interval: Callable[[], float] = _reader("USER_TASKS_LIVE_CHECK_INTERVAL")
+ws_max_subscriptions: Callable[[], int] = _reader("USER_TASKS_WS_MAX_SUBSCRIPTIONS")
+ws_init_timeout: Callable[[], float] = _reader("USER_TASKS_WS_INIT_TIMEOUT")
+ws_max_message_bytes: Callable[[], int] = _reader("USER_TASKS_WS_MAX_MESSAGE_BYTES")
+ws_max_message_depth: Callable[[], int] = _reader("USER_TASKS_WS_MAX_MESSAGE_DEPTH")
+ws_allowed_origins: Callable[[], list[str]] = _reader("USER_TASKS_WS_ALLOWED_ORIGINS")
+ws_authenticate: Callable[[], Callable[[dict[str, Any], Any], Any] | None] = _reader("USER_TASKS_WS_AUTHENTICATE")

@@ -12,12 +12,15 @@ from graphql import GraphQLError
 from strawberry.exceptions import MissingQueryError, StrawberryInputCoercionError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
+from ..core.exceptions import TaskLimitExceeded
+
 logger = logging.getLogger("user_tasks_graphql.schema")
 
 UNAUTHENTICATED = "UNAUTHENTICATED"
 NOT_FOUND = "NOT_FOUND"
 FORBIDDEN = "FORBIDDEN"
 BAD_USER_INPUT = "BAD_USER_INPUT"
+TOO_MANY_TASKS = "TOO_MANY_TASKS"
 INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 
 INTERNAL_MESSAGE = "Internal server error."
@@ -49,7 +52,9 @@ def classify(error: GraphQLError) -> None:
     if extensions.get("code"):
         return
     original = error.original_error
-    if original is None or _is_input_error(original):
+    if isinstance(original, TaskLimitExceeded):  # from a mutation that starts tasks: its message is for the user
+        extensions["code"] = TOO_MANY_TASKS
+    elif original is None or _is_input_error(original):
         extensions["code"] = BAD_USER_INPUT
     else:
         logger.error("Unexpected error in a GraphQL operation", exc_info=original)

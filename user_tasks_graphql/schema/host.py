@@ -15,6 +15,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionResult, StreamExecutionResult
 from strawberry.utils.str_converters import to_camel_case
 
+from ..core.exceptions import TaskLimitExceeded
 from .errors import classify
 from .mutations import Mutation
 from .queries import Query
@@ -28,7 +29,10 @@ ROOT_FIELD_NAMES = frozenset(  # as GraphQL spells them in an error's path
 
 
 def is_ours(error: GraphQLError) -> bool:
-    """Raised under one of our root fields (the first entry of its path)."""
+    """Raised under one of our root fields (the first entry of its path), or our refusal of a
+    task over the user's limit, wherever the host's mutation started it."""
+    if isinstance(error.original_error, TaskLimitExceeded):
+        return True
     return bool(error.path) and error.path[0] in ROOT_FIELD_NAMES  # type: ignore[index]
 
 

@@ -21,7 +21,16 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from graphql import ValidationRule
+from graphql import (
+    FieldNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    ValidationRule,
+)
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
@@ -51,8 +60,40 @@ def _alias_rule(max_aliases_count: int) -> type[ValidationRule]:
     return max_aliases.create_validator(max_aliases_count)
 
 
+@functools.cache
+def _mutations_rule(limit: int) -> type[ValidationRule]:
+    class MaxMutations(ValidationRule):
+        """At most ``limit`` fields in a mutation operation: each may start tasks."""
+
+        def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
+            if node.operation != OperationType.MUTATION:
+                return
+            count = _root_fields(self.context, node.selection_set, set())
+            if count > limit:
+                self.report_error(GraphQLError(f"At most {limit} mutations per request ({count} asked).", node))
+
+    return MaxMutations
+
+
+def _root_fields(context: Any, selection_set: SelectionSetNode, seen: set[str]) -> int:
+    """Fields of a selection set, counting through fragments (each named fragment once)."""
+    count = 0
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            count += 1
+        elif isinstance(selection, InlineFragmentNode):
+            count += _root_fields(context, selection.selection_set, seen)
+        elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
+            seen.add(selection.name.value)
+            fragment = context.get_fragment(selection.name.value)
+            count += _root_fields(context, fragment.selection_set, seen) if fragment else 0
+    return count
+
+
 def _limit_rules() -> AddValidationRules:
-    return AddValidationRules([_depth_rule(conf.max_depth()), _alias_rule(conf.max_aliases())])
+    return AddValidationRules(
+        [_depth_rule(conf.max_depth()), _alias_rule(conf.max_aliases()), _mutations_rule(conf.max_mutations())]
+    )
 
 
 def suggestions_hidden() -> bool:

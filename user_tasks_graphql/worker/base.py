@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 from celery import Task
 
-from ..core import conf
+from ..core import conf, quota
 from ..core.exceptions import TaskCanceledException
 from ..core.models import UserTaskStatus
 from ..core.states import UserTaskState
 from .plan import plan_apply
 from .spec import UserTaskSpec
-from .users import resolve_user_id, users_checked, validate_plan
+from .users import new_tasks_by_user, resolve_user_id, users_checked, validate_plan
 
 CACHED_STATUS = "_user_task_status"
 
@@ -86,9 +86,12 @@ class UserTaskMixin(UserTaskSpec):
         return status
 
     def apply_async(self, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
-        """Refuse to publish a call (or canvas) whose user tasks lack a valid ``user_id``."""
-        user_ids = validate_plan(plan_apply(self.name, tuple(args or ()), dict(kwargs or {}), options))
-        with users_checked(user_ids):
+        """Refuse to publish a call (or canvas) whose user tasks lack a valid ``user_id``, or that
+        would give a user more unfinished tasks than ``USER_TASKS_MAX_ACTIVE_PER_USER``
+        (``TaskLimitExceeded``; a chain is refused whole, a group or chord member by member)."""
+        tasks = validate_plan(plan_apply(self.name, tuple(args or ()), dict(kwargs or {}), options))
+        eager = self.app.conf.task_always_eager  # type: ignore[attr-defined]
+        with users_checked({user_id for user_id, _ in tasks}), quota.reserved(new_tasks_by_user(tasks), hold=not eager):
             return super().apply_async(args, kwargs, **options)  # type: ignore[misc]
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:

@@ -6,6 +6,7 @@ nothing; a group's members join their group's row one message at a time.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from collections.abc import Iterator
@@ -124,20 +125,20 @@ class _RowBuilder:
             "task_class": task.name,
             "total_steps": total,
         }
-        if (
-            self.fresh
-            and parent is None
-            and not transaction.get_connection(router.db_for_write(self.model)).in_atomic_block
-        ):
+        if self.fresh and parent is None:
             return total if self._insert(user_leaf.leaf.task_id, fields) else 0
         _, created = self.model.objects.get_or_create(task_id=user_leaf.leaf.task_id, defaults=fields)
         return total if created else 0
 
     def _insert(self, task_id: str, fields: dict[str, Any]) -> bool:
-        """One INSERT (in autocommit: no lookup, no transaction around it); False if the task id has
-        its row already (an id published twice), any other refusal raised."""
+        """One INSERT, no lookup first (in autocommit no transaction around it; inside one, such as
+        the user's quota check, a savepoint); False if the task id has its row already (an id
+        published twice), any other refusal raised."""
+        alias = router.db_for_write(self.model)
+        savepoint = transaction.atomic(using=alias) if transaction.get_connection(alias).in_atomic_block else None
         try:
-            self.model.objects.create(task_id=task_id, **fields)
+            with savepoint or contextlib.nullcontext():
+                self.model.objects.create(task_id=task_id, **fields)
         except IntegrityError:
             if self.model.objects.filter(task_id=task_id).exists():
                 return False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
+from ..core.models import UserTaskStatus
 from .plan import Node, UserLeaf, user_leaves
 
 MISSING_USER_ID = "Each invocation of a UserTaskMixin subclass must include the user_id"
@@ -72,6 +74,17 @@ def leaf_arguments(user_leaf: UserLeaf) -> dict[str, Any]:
     raise error
 
 
-def validate_plan(plan: Node) -> set[Any]:
-    """Raise before publishing if any user task in the plan lacks a valid ``user_id``; else the users."""
-    return {leaf_arguments(user_leaf)["user_id"] for user_leaf in user_leaves(plan)}
+def validate_plan(plan: Node) -> list[tuple[Any, str]]:
+    """Raise before publishing if any user task in the plan lacks a valid ``user_id``; else each
+    user task's user (as the user model's primary key) and task id ("" when Celery will make one)."""
+    to_pk = get_user_model()._meta.pk.to_python
+    return [(to_pk(leaf_arguments(user_leaf)["user_id"]), user_leaf.leaf.task_id) for user_leaf in user_leaves(plan)]
+
+
+def new_tasks_by_user(tasks: list[tuple[Any, str]]) -> Counter[Any]:
+    """How many of ``tasks`` each user would newly have: a task id that has a row already (a
+    retry, a redelivered call) is not new."""
+    known = {task_id for _, task_id in tasks if task_id}
+    if known:
+        known = set(UserTaskStatus.objects.filter(task_id__in=known).values_list("task_id", flat=True))
+    return Counter(user_id for user_id, task_id in tasks if not task_id or task_id not in known)
