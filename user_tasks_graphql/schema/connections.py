@@ -1,9 +1,10 @@
 """The lists' relay connections: strawberry-django's keyset (cursor) pagination, newest first.
 
 Keyset rather than offset: a task created while a client pages does not shift the next page, and a
-page costs the same however deep it is. Cursors are strawberry-django's, over the list's ordering
-(``created``, ``uuid``). Sizes out of range, both ``first`` and ``last``, and cursors that do not
-decode are ``BAD_USER_INPUT``.
+page costs about the same however deep it is (bench/RESULTS.md). Cursors are strawberry-django's,
+over the list's ordering (``created``, ``uuid``, then the primary key), sealed (``cursors``). Sizes
+out of range, both ``first`` and ``last``, and cursors this server did not seal are
+``BAD_USER_INPUT``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from strawberry.utils.await_maybe import AwaitableOrValue
 from strawberry_django.relay import DjangoCursorConnection, DjangoCursorEdge
 
 from ..core.conf import max_page_size
+from .cursors import seal, unseal
 from .errors import bad_input
 from .types import UserTaskArtifactType, UserTaskStatusType
 
@@ -59,8 +61,8 @@ class CheckedPages:
             connection = super().resolve_connection(  # type: ignore[misc]
                 nodes,
                 info=info,
-                before=before,
-                after=after,
+                before=unseal(before) if before else before,
+                after=unseal(after) if after else after,
                 first=first,
                 last=last,
                 max_results=max_page_size(),
@@ -74,10 +76,19 @@ class CheckedPages:
 
 
 def _with_rows_beyond_cursors(connection: Any, after: str | None, before: str | None) -> Any:
-    """A page after a cursor has rows before it (that cursor's row at least), and one before a
-    cursor rows after it: said without a query, which relay's rules leave optional."""
-    connection.page_info.has_previous_page = connection.page_info.has_previous_page or bool(after)
-    connection.page_info.has_next_page = connection.page_info.has_next_page or bool(before)
+    """The page as the client gets it: its cursors sealed (the page's first and last the same as
+    their edges'); a page after a cursor has rows before it (that cursor's row at least), and one
+    before a cursor rows after it: said without a query, which relay's rules leave optional."""
+    sealed: dict[str, str] = {}
+    for edge in connection.edges:
+        edge.cursor = sealed.setdefault(edge.cursor, seal(edge.cursor))
+    page_info = connection.page_info
+    for name in ("start_cursor", "end_cursor"):
+        raw = getattr(page_info, name)
+        if raw is not None:
+            setattr(page_info, name, sealed.get(raw) or seal(raw))
+    page_info.has_previous_page = page_info.has_previous_page or bool(after)
+    page_info.has_next_page = page_info.has_next_page or bool(before)
     return connection
 
 

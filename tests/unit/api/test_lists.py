@@ -1,11 +1,14 @@
 """The status list: filters, ordering and keyset pagination."""
 
+import base64
+import json
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
 from django.utils import timezone
+from strawberry import relay
 
 from user_tasks_graphql.models import UserTaskStatus
 
@@ -150,3 +153,25 @@ def test_ordering_and_its_pages(as_user: Client, tasks: dict):
     second = gql(as_user, query, after).data["userTaskStatuses"]
     assert [edge["node"]["name"] for edge in second["edges"]] == ["Import running", "Report failed"]
     assert second["pageInfo"]["hasNextPage"] is False
+
+
+def test_cursors_reveal_nothing_and_refuse_forgery(as_user: Client, tasks: dict, settings: Any):
+    """A cursor holds its row's key (a count of the site's tasks) only sealed; one this server did
+    not seal is refused, and a cursor sealed before a key rotation (SECRET_KEY_FALLBACKS) still pages."""
+    page = gql(as_user, LIST, {"first": 2}).data["userTaskStatuses"]
+    cursor = page["pageInfo"]["endCursor"]
+    row = UserTaskStatus.objects.get(name=page["edges"][-1]["node"]["name"])
+    opened = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+    assert str(row.uuid).encode() not in opened
+    assert b"orderedcursor" not in opened
+    raw = relay.to_base64("orderedcursor", json.dumps([row.created.isoformat(), str(row.uuid), str(row.pk)]))
+    altered = cursor[:-6] + ("A" if cursor[-6] != "A" else "B") + cursor[-5:]
+    for forged in (raw, altered):
+        result = gql(as_user, LIST, {"first": 2, "after": forged})
+        assert result.codes == ["BAD_USER_INPUT"]
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "a new key" * 8
+    rotated = gql(as_user, LIST, {"first": 2, "after": cursor}).data["userTaskStatuses"]
+    assert [edge["node"]["name"] for edge in rotated["edges"]] == ["Export done", "Report failed"]
+    settings.SECRET_KEY_FALLBACKS = []
+    assert gql(as_user, LIST, {"first": 2, "after": cursor}).codes == ["BAD_USER_INPUT"]
