@@ -10,7 +10,7 @@ import { TaskList as TaskListQuery, TaskListChanges } from "./operations";
 import { ProgressBar } from "./ProgressBar";
 import { taskHref } from "./route";
 import { StartForm } from "./StartForm";
-import { StateBadge } from "./StateBadge";
+import { progressText, StateBadge } from "./StateBadge";
 import { elapsed, formatDuration, useNow } from "./time";
 
 export function TaskList() {
@@ -74,7 +74,7 @@ function TaskRow({ task }: { task: TaskFieldsFragment }) {
       </a>
       <StateBadge state={task.state} />
       <ProgressBar label={task.name} percent={task.percentComplete} state={task.state} />
-      <span className="state-text">{task.stateText}</span>
+      <span className="state-text">{progressText(task)}</span>
       <span className="duration" title={task.isFinished ? "How long it ran" : "Running for"}>
         {formatDuration(elapsed(task, now))}
       </span>

@@ -1,22 +1,32 @@
 // One task: its live state, progress with the time left, facts, a canvas's tree and artifacts.
 // The subscription keeps the task's cache objects current; the page reads them from the cache
 // (useFragment), so an optimistic cancel and every child's event show here too.
-import { useFragment, useSubscription } from "@apollo/client/react";
+import { useApolloClient, useFragment, useSubscription } from "@apollo/client/react";
 import { useEffect, useRef } from "react";
 
 import { CancelButton, DeleteButton } from "./actions";
 import { Artifacts } from "./Artifacts";
+import { forget } from "./cache";
 import type { TaskPageFragment } from "./gql/graphql";
 import { errorCode } from "./notices";
-import { TaskPageFields, TaskPageLive } from "./operations";
+import { TaskFields, TaskPageFields, TaskPageLive } from "./operations";
 import { ProgressBar } from "./ProgressBar";
 import { listHref, taskHref } from "./route";
-import { StateBadge } from "./StateBadge";
+import { progressText, StateBadge } from "./StateBadge";
 import { TaskTree } from "./TaskTree";
 import { elapsed, formatDateTime, formatDuration, useNow, useTimeLeft } from "./time";
 
 export function TaskPage({ uuid }: { uuid: string }) {
-  const live = useSubscription(TaskPageLive, { variables: { uuid } });
+  const { cache } = useApolloClient();
+  const live = useSubscription(TaskPageLive, {
+    variables: { uuid },
+    // the subscription ends after a finished state, or when the task is deleted
+    onComplete: () => {
+      const from = { __typename: "UserTaskStatus" as const, id: live.data?.userTaskStatus.id ?? "" };
+      const last = cache.readFragment({ fragment: TaskFields, from }, false);
+      if (last && !last.isFinished) forget(cache, last);
+    },
+  });
   const id = live.data?.userTaskStatus.id;
   const { data: task, complete } = useFragment({
     fragment: TaskPageFields,
@@ -61,7 +71,7 @@ function TaskDetails({ task }: { task: TaskPageFragment }) {
         aria-label="Progress">
         <div className="summary-state">
           <StateBadge state={task.state} />
-          <span className="state-text">{task.stateText}</span>
+          <span className="state-text">{progressText(task)}</span>
         </div>
         <ProgressBar label={task.name} percent={task.percentComplete} state={task.state} large />
         <p className="progress-facts">

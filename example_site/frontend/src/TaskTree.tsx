@@ -2,7 +2,7 @@
 import type { TaskFieldsFragment } from "./gql/graphql";
 import { ProgressBar } from "./ProgressBar";
 import { taskHref } from "./route";
-import { StateBadge } from "./StateBadge";
+import { progressText, StateBadge } from "./StateBadge";
 
 export type TreeNode = TaskFieldsFragment & { children?: TreeNode[] };
 
@@ -17,7 +17,7 @@ export function TaskTree({ nodes, id }: { nodes: TreeNode[]; id?: string }) {
             </a>
             <StateBadge state={node.state} />
             <ProgressBar label={`${node.name} (${index + 1} of ${nodes.length})`} percent={node.percentComplete} state={node.state} />
-            <span className="state-text">{node.stateText}</span>
+            <span className="state-text">{progressText(node)}</span>
           </div>
           {node.children && node.children.length > 0 && <TaskTree nodes={node.children} />}
         </li>
