@@ -102,6 +102,13 @@ def test_the_list_follows_progress_cancel_and_failure_live_and_recovers_from_a_r
     server = start_server(**media)
     page = log_in(browser, server, "alice")
     page.wait_for_selector("#no-tasks")
+    page.fill("#steps", "1000")
+    page.fill("#step-seconds", "1")
+    page.click("#start")
+    page.wait_for_selector("#notice")
+    assert page.inner_text("#notice").startswith("A demo may run for at most 300 s"), "the server's reason, shown"
+    page.click("#notice button")
+    assert page.locator("#notice, li.task").count() == 0
     record_bars(page, "li.task")
     posts = graphql_posts(page)
 

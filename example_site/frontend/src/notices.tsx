@@ -20,7 +20,8 @@ function describe(error: unknown): string {
       return "That task no longer exists.";
     case "FORBIDDEN":
       return "You may not do that.";
-    case "BAD_USER_INPUT":
+    case "BAD_USER_INPUT": // a bound the server checks, or too many tasks still running: its
+    case "TOO_MANY_TASKS": // message says which
       return CombinedGraphQLErrors.is(error) ? error.errors[0].message : "The request was refused.";
     default:
       return "Something went wrong; try again in a moment.";
