@@ -14,7 +14,7 @@ INTEGRATION_LAYER_URL ?= redis://127.0.0.1:6379/13
 # the worker tests run once with each broker; the suite creates this vhost if it is missing
 INTEGRATION_AMQP_URL ?= amqp://guest:guest@127.0.0.1:5672/user-tasks-tests
 
-.PHONY: install test test-unit test-reliability test-integration lint schema contract demo demo-worker bench bench-full clean spa-types
+.PHONY: install test test-unit test-reliability test-integration lint schema contract demo demo-worker bench bench-full clean spa-types package
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -85,6 +85,11 @@ contract: $(STAMP)
 	$(PY) manage.py export_user_tasks_schema build/example-schema.graphql --schema example_site.demo.schema.schema
 	$(PY) ../shared/tools/contract_check.py $(CONTRACT) schema.graphql
 	$(PY) ../shared/tools/contract_check.py $(CONTRACT) build/example-schema.graphql --example
+
+## The sdist and the wheel in dist/, checked (twine, their contents and metadata), then installed in a
+## new virtualenv outside the tree for a smoke test of a throwaway project (packaging/check.sh).
+package: $(STAMP)
+	PY=$(PY) bash packaging/check.sh
 
 ## The example site. Embedded mode by default (SQLite, in-process worker, in-memory layers);
 ## with DATABASE_URL and REDIS_URL set it uses them (run `make demo-worker` beside it).
