@@ -9,7 +9,6 @@ write or a request in production.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -165,6 +164,8 @@ SETTINGS: dict[str, Setting] = {
         Setting("USER_TASKS_LIVE_CHECK_INTERVAL", 1.0, _seconds,
                 "How often a server process probes the channel layer, to notice lost events and catch up."),
         Setting("USER_TASKS_WS_MAX_SUBSCRIPTIONS", 20, _positive_int, "Operations per websocket."),
+        Setting("USER_TASKS_WS_MAX_CONNECTIONS_PER_USER", 50, _positive_int_or_none,
+                "Open websockets one user may hold in one server process (None: no limit)."),
         Setting("USER_TASKS_WS_INIT_TIMEOUT", 10, _seconds, "Seconds a socket may wait before connection_init."),
         Setting("USER_TASKS_WS_MAX_MESSAGE_BYTES", 64 * 1024, _positive_int,
                 "Larger websocket messages are refused unparsed: parsing them would hold the event loop."),
@@ -183,9 +184,14 @@ def _read(name: str) -> Any:
 
 def _reader(name: str) -> Callable[[], Any]:
     """The accessor of setting ``name``: it reads the setting at each call."""
-    if name not in SETTINGS:
-        raise KeyError(name)
-    return functools.partial(_read, name)
+    setting = SETTINGS[name]
+
+    def read() -> Any:
+        return setting.read()
+
+    read.__name__ = read.__qualname__ = name
+    read.__doc__ = setting.doc
+    return read
 
 
 max_age: Callable[[], timedelta] = _reader("USER_TASKS_MAX_AGE")
@@ -221,6 +227,7 @@ publish_retry_after: Callable[[], float] = _reader("USER_TASKS_PUBLISH_RETRY_AFT
 group_refresh_interval: Callable[[], float] = _reader("USER_TASKS_GROUP_REFRESH_INTERVAL")
 live_check_interval: Callable[[], float] = _reader("USER_TASKS_LIVE_CHECK_INTERVAL")
 ws_max_subscriptions: Callable[[], int] = _reader("USER_TASKS_WS_MAX_SUBSCRIPTIONS")
+ws_max_connections_per_user: Callable[[], int | None] = _reader("USER_TASKS_WS_MAX_CONNECTIONS_PER_USER")
 ws_init_timeout: Callable[[], float] = _reader("USER_TASKS_WS_INIT_TIMEOUT")
 ws_max_message_bytes: Callable[[], int] = _reader("USER_TASKS_WS_MAX_MESSAGE_BYTES")
 ws_max_message_depth: Callable[[], int] = _reader("USER_TASKS_WS_MAX_MESSAGE_DEPTH")
