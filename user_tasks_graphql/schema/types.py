@@ -90,6 +90,8 @@ class UserTaskStatusType(relay.Node):
 
     @classmethod
     def get_queryset(cls, queryset: QuerySet[Any], info: Info, **kwargs: Any) -> QuerySet[Any]:
+        if _under_a_visible_status(info):  # a container's children: its owner's, so visible too
+            return queryset
         return queryset & visible_statuses(viewer(info))
 
 
@@ -113,7 +115,15 @@ class UserTaskArtifactType(relay.Node):
 
     @classmethod
     def get_queryset(cls, queryset: QuerySet[Any], info: Info, **kwargs: Any) -> QuerySet[Any]:
+        if _under_a_visible_status(info):  # a visible status's artifacts are visible by definition
+            return queryset
         return queryset & visible_artifacts(viewer(info))
+
+
+def _under_a_visible_status(info: Info) -> bool:
+    """Whether the rows are loaded for a field of one of our statuses, which passed the viewer's
+    visibility already (a host's type reaching our types has its rows filtered)."""
+    return getattr(info.path, "typename", None) == "UserTaskStatus"
 
 
 def artifact_file_url(artifact: UserTaskArtifact) -> str | None:
