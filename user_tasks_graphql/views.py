@@ -14,6 +14,8 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig, Suspicio
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseForbidden, JsonResponse
 from django.http.response import HttpResponseBase
 from django.views.csrf import csrf_failure as django_csrf_failure
+from django.views.decorators.csrf import ensure_csrf_cookie
+from django.views.decorators.http import require_GET
 from strawberry.django.views import AsyncGraphQLView
 from strawberry.http import GraphQLRequestData
 from strawberry.http.types import QueryParams
@@ -138,6 +140,14 @@ def artifact_file(request: HttpRequest, uuid: uuid.UUID) -> HttpResponseBase:
     return FileResponse(artifact.file.open("rb"), as_attachment=True, filename=os.path.basename(artifact.file.name))
 
 
+@ensure_csrf_cookie
+@require_GET
+def csrf_cookie(request: HttpRequest) -> HttpResponse:
+    """204 with the ``csrftoken`` cookie set: what a SPA served from another page calls once
+    before its first POST (a Django page can use ``{% csrf_token %}`` or ``ensure_csrf_cookie``)."""
+    return HttpResponse(status=204)
+
+
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """``CSRF_FAILURE_VIEW``: a GraphQL-shaped 403 for GraphQL requests, Django's page otherwise."""
     if "application/json" in request.headers.get("Accept", "") or request.path.rstrip("/").endswith("graphql"):
@@ -145,4 +155,4 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     return django_csrf_failure(request, reason=reason)
 
 
-__all__ = ["artifact_file", "csrf_failure", "error_response", "graphql_view"]
+__all__ = ["artifact_file", "csrf_cookie", "csrf_failure", "error_response", "graphql_view"]

@@ -66,3 +66,16 @@ def test_unforeseen_errors_are_a_logged_graphql_shaped_500(monkeypatch: pytest.M
     [record] = [record for record in caplog.records if record.name == "user_tasks_graphql.views"]
     assert record.exc_info is not None, "operators get the traceback"
     assert "a bug in a context factory" in caplog.text
+
+
+@pytest.mark.django_db
+def test_a_spa_gets_its_csrf_cookie_and_then_may_post():
+    client = Client(enforce_csrf_checks=True)
+    response = client.get("/user-tasks/csrf/")
+    assert response.status_code == 204
+    token = response.cookies["csrftoken"].value
+    posted = client.post(
+        "/graphql/", '{"query": "{ __typename }"}', content_type="application/json", HTTP_X_CSRFTOKEN=token
+    )
+    assert (posted.status_code, posted.json()) == (200, {"data": {"__typename": "Query"}})
+    assert client.post("/user-tasks/csrf/", HTTP_X_CSRFTOKEN=token).status_code == 405
