@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from django.core.exceptions import SynchronousOnlyOperation
 from graphql import GraphQLError
 from strawberry.exceptions import MissingQueryError, StrawberryInputCoercionError
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
@@ -24,6 +25,14 @@ TOO_MANY_TASKS = "TOO_MANY_TASKS"
 INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 
 INTERNAL_MESSAGE = "Internal server error."
+_UNEXPECTED = {
+    Exception: "Unexpected error in a GraphQL operation",
+    SynchronousOnlyOperation: (
+        "Unexpected error in a GraphQL operation: a resolver queried the database on the event loop "
+        "(the view and the consumer execute asynchronously). Make it a strawberry_django.field, which "
+        "runs a plain resolver in a thread, or an async resolver that awaits sync_to_async."
+    ),
+}
 
 
 def coded(message: str, code: str) -> GraphQLError:
@@ -57,7 +66,7 @@ def classify(error: GraphQLError) -> None:
     elif original is None or _is_input_error(original):
         extensions["code"] = BAD_USER_INPUT
     else:
-        logger.error("Unexpected error in a GraphQL operation", exc_info=original)
+        logger.error(_UNEXPECTED.get(type(original), _UNEXPECTED[Exception]), exc_info=original)
         extensions["code"] = INTERNAL_SERVER_ERROR
         error.message = INTERNAL_MESSAGE
         error.original_error = None

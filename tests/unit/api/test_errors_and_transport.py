@@ -1,11 +1,16 @@
 """Bad input gets a coded GraphQL error (or a 4xx), never a 500, a traceback or a changed row."""
 
+import asyncio
 import json
+import logging
 import uuid
 from typing import Any
 
 import pytest
+import strawberry
+from django.contrib.auth import get_user_model
 from django.test import Client
+from strawberry.tools import merge_types
 
 from user_tasks_graphql.models import UserTaskStatus
 from user_tasks_graphql.schema import Mutation, Query, build_schema
@@ -173,3 +178,22 @@ def test_malformed_bodies(as_user: Client, body: str):
     response = as_user.post("/graphql/", body, content_type="application/json")
     assert 400 <= response.status_code < 500
     assert b"Traceback" not in response.content
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sync_resolver_that_queries_on_the_event_loop_gets_a_hint_in_the_log(caplog: Any):
+    """A project's plain resolver in the merged schema, executed by the async view or consumer."""
+
+    @strawberry.type
+    class Host:
+        @strawberry.field
+        def users(self) -> int:
+            return get_user_model().objects.count()
+
+    merged = build_schema(query=merge_types("Query", (Host, Query)))
+    with caplog.at_level(logging.ERROR, logger="user_tasks_graphql.schema"):
+        result = asyncio.run(merged.execute("{ users }"))
+    assert [error.extensions["code"] for error in result.errors] == ["INTERNAL_SERVER_ERROR"]
+    assert result.errors[0].message == "Internal server error."
+    (record,) = [r for r in caplog.records if r.name == "user_tasks_graphql.schema"]
+    assert "strawberry_django.field" in record.getMessage()
