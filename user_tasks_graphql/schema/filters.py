@@ -1,8 +1,8 @@
 """The status filter of the list query and the list subscription, defined once, and the list's
 ordering.
 
-Each input field has one rule: how it narrows rows (a ``Q``) and how it judges a live event (the
-event carries the row's columns), so a list and its subscription can never disagree. The
+Each input field has one rule, the rows it keeps (a ``Q``); a live event is judged by evaluating
+that same ``Q`` on the event's columns, so a list and its subscription can never disagree. The
 strawberry-django filter type applies the rules as a whole (its object ``filter`` method), which
 also gives ``topLevel`` its default: true when absent or null.
 """
@@ -29,22 +29,31 @@ def _states(value: list[Any]) -> set[str]:
     return {UserTaskState(state).value for state in value}
 
 
-def _created(event: Event) -> datetime.datetime:
-    return datetime.datetime.fromisoformat(event["created"])
-
-
-# input field: (rows it keeps, events it keeps), for a value that is neither absent nor null
-RULES: dict[str, tuple[Callable[[Any], Q], Callable[[Any, Event], bool]]] = {
-    "state": (lambda v: Q(state__in=_states(v)), lambda v, e: e["state"] in _states(v)),
-    "name_contains": (lambda v: Q(name__icontains=v), lambda v, e: v.casefold() in e["name"].casefold()),
-    "task_class": (lambda v: Q(task_class=v), lambda v, e: e["task_class"] == v),
-    "active": (
-        lambda v: Q(state__in=ACTIVE_STATES if v else FINISHED_STATES),
-        lambda v, e: (e["state"] in ACTIVE_STATES) == v,
-    ),
-    "top_level": (lambda v: Q(parent__isnull=True) if v else Q(), lambda v, e: not v or e.get("parent_uuid") is None),
-    "created_after": (lambda v: Q(created__gt=v), lambda v, e: _created(e) > v),
-    "created_before": (lambda v: Q(created__lt=v), lambda v, e: _created(e) < v),
+# input field -> the rows it keeps, for a value that is neither absent nor null
+RULES: dict[str, Callable[[Any], Q]] = {
+    "state": lambda v: Q(state__in=_states(v)),
+    "name_contains": lambda v: Q(name__icontains=v),
+    "task_class": lambda v: Q(task_class=v),
+    "active": lambda v: Q(state__in=ACTIVE_STATES if v else FINISHED_STATES),
+    "top_level": lambda v: Q(parent__isnull=True) if v else Q(),
+    "created_after": lambda v: Q(created__gt=v),
+    "created_before": lambda v: Q(created__lt=v),
+}
+# what an event holds of each column the rules read, and each lookup they use, as the database reads them
+EVENT_COLUMNS: dict[str, Callable[[Event], Any]] = {
+    "state": lambda e: e["state"],
+    "name": lambda e: e["name"],
+    "task_class": lambda e: e["task_class"],
+    "parent": lambda e: e.get("parent_uuid"),
+    "created": lambda e: datetime.datetime.fromisoformat(e["created"]),
+}
+LOOKUPS: dict[str, Callable[[Any, Any], bool]] = {
+    "exact": lambda value, arg: bool(value == arg),
+    "in": lambda value, arg: value in arg,
+    "icontains": lambda value, arg: arg.casefold() in value.casefold(),
+    "isnull": lambda value, arg: (value is None) == arg,
+    "gt": lambda value, arg: bool(value > arg),
+    "lt": lambda value, arg: bool(value < arg),
 }
 DEFAULTS = {"top_level": True}
 
@@ -90,7 +99,7 @@ def filter_q(filters: UserTaskStatusFilter | None, prefix: str = "", defaults: d
     (at the top: not inside ``AND``, ``OR``, ``NOT``, which combine as strawberry-django's do)."""
     q = Q()
     for name, value in _given(filters, defaults).items():
-        q &= RULES[name][0](value)
+        q &= RULES[name](value)
     if (both := _value(filters, "AND")) is not None:
         q &= filter_q(both, defaults={})
     if (negated := _value(filters, "NOT")) is not None:
@@ -111,16 +120,22 @@ def _prefixed(q: Q, prefix: str) -> Q:
     return copy
 
 
-def event_matches(filters: UserTaskStatusFilter | None, event: Event, defaults: dict[str, Any] = DEFAULTS) -> bool:
-    """The same filter, applied to a live event."""
-    matches = all(RULES[name][1](value, event) for name, value in _given(filters, defaults).items())
-    if (both := _value(filters, "AND")) is not None:
-        matches = matches and event_matches(both, event, {})
-    if (negated := _value(filters, "NOT")) is not None:
-        matches = matches and not event_matches(negated, event, {})
-    if (either := _value(filters, "OR")) is not None:
-        matches = matches or event_matches(either, event, {})
-    return matches
+def event_matches(filters: UserTaskStatusFilter | None, event: Event) -> bool:
+    """The same filter on a live event: the very ``Q`` of ``filter_q``, evaluated on the event's
+    columns (so ``AND``, ``OR``, ``NOT`` and empty parts combine exactly as in the query)."""
+    return q_matches(filter_q(filters), event)
+
+
+def q_matches(q: Q, event: Event) -> bool:
+    results = (q_matches(child, event) if isinstance(child, Q) else _lookup(child, event) for child in q.children)
+    matched = any(results) if q.connector == Q.OR else all(results)
+    return not matched if q.negated else matched
+
+
+def _lookup(condition: Any, event: Event) -> bool:
+    path, arg = condition
+    column, _, lookup = path.partition("__")
+    return LOOKUPS[lookup or "exact"](EVENT_COLUMNS[column](event), arg)
 
 
 @strawberry_django.order_type(UserTaskStatus, name="UserTaskStatusOrder")
