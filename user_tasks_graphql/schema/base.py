@@ -3,7 +3,6 @@ that shares subscription events' results and keeps no memory per event (``adapte
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 import strawberry
@@ -35,39 +34,22 @@ class UserTasksSchema(strawberry.Schema):
         kwargs["execution_context_class"] = kwargs.get("execution_context_class") or executor_class()
         super().__init__(*args, **kwargs)
 
-    async def execute(
-        self,
-        query: str | None,
-        variable_values: dict[str, Any] | None = None,
-        context_value: Any | None = None,
-        root_value: Any | None = None,
-        operation_name: str | None = None,
-        allowed_operation_types: Iterable[OperationType] | None = None,
-        operation_extensions: dict[str, Any] | None = None,
-    ) -> ExecutionResult:
-        allowed = ONE_RESULT.intersection(allowed_operation_types or ONE_RESULT)
-        return await super().execute(
-            query, variable_values, context_value, root_value, operation_name, allowed, operation_extensions
-        )
+    async def execute(self, query: str | None, **kwargs: Any) -> ExecutionResult:  # type: ignore[override]
+        return await super().execute(query, **_one_result(kwargs))
 
-    def execute_sync(
-        self,
-        query: str | None,
-        variable_values: dict[str, Any] | None = None,
-        context_value: Any | None = None,
-        root_value: Any | None = None,
-        operation_name: str | None = None,
-        allowed_operation_types: Iterable[OperationType] | None = None,
-        operation_extensions: dict[str, Any] | None = None,
-    ) -> ExecutionResult:
-        allowed = ONE_RESULT.intersection(allowed_operation_types or ONE_RESULT)
-        return super().execute_sync(
-            query, variable_values, context_value, root_value, operation_name, allowed, operation_extensions
-        )
+    def execute_sync(self, query: str | None, **kwargs: Any) -> ExecutionResult:  # type: ignore[override]
+        return super().execute_sync(query, **_one_result(kwargs))
 
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         for error in errors:
             classify(error)
+
+
+def _one_result(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The call's other arguments (by keyword, as Strawberry's views pass them), allowing only the
+    operation types that give one result."""
+    asked = kwargs.get("allowed_operation_types") or ONE_RESULT
+    return {**kwargs, "allowed_operation_types": ONE_RESULT.intersection(asked)}
 
 
 def build_schema(
