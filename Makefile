@@ -14,12 +14,12 @@ INTEGRATION_LAYER_URL ?= redis://127.0.0.1:6379/13
 # the worker tests run once with each broker; the suite creates this vhost if it is missing
 INTEGRATION_AMQP_URL ?= amqp://guest:guest@127.0.0.1:5672/user-tasks-tests
 
-.PHONY: install test test-unit test-reliability test-integration lint schema contract demo demo-worker bench bench-full clean spa-types package
+.PHONY: install test test-unit test-reliability test-integration lint schema contract demo demo-worker bench bench-full clean spa-types package docs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,docs]'
 	touch $(STAMP)
 
 JS_CLIENTS := tests/js/node_modules/.installed
@@ -85,6 +85,11 @@ contract: $(STAMP)
 	$(PY) manage.py export_user_tasks_schema build/example-schema.graphql --schema example_site.demo.schema.schema
 	$(PY) ../shared/tools/contract_check.py $(CONTRACT) schema.graphql
 	$(PY) ../shared/tools/contract_check.py $(CONTRACT) build/example-schema.graphql --example
+
+## The documentation site in site/ (mkdocs.yml): every page of docs/, the API reference rendered from
+## schema.graphql and bench/RESULTS.md; --strict fails on a broken link or anchor.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 ## The sdist and the wheel in dist/, checked (twine, their contents and metadata), then installed in a
 ## new virtualenv outside the tree for a smoke test of a throwaway project (packaging/check.sh).
