@@ -1,5 +1,6 @@
 """The websocket consumer: Strawberry's graphql-transport-ws / graphql-ws consumer with our limits,
-the session user from the handshake, and an optional token check on ``connection_init``."""
+the session user from the handshake, an optional token check on ``connection_init``, and a limit
+of open sockets per user in the process (``socket_quota``)."""
 
 from __future__ import annotations
 
@@ -12,13 +13,17 @@ from asgiref.sync import sync_to_async
 from strawberry.channels import GraphQLWSConsumer
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import ConnectionInitMessage
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.types import ConnectionInitMessage as LegacyConnectionInitMessage
 from strawberry.types.unset import UNSET
 
+from . import socket_quota
 from .core import conf
 from .json_decoding import RefusedMessage, decode
 from .live.publisher import publisher
-from .schema.errors import BAD_USER_INPUT
+from .schema.errors import BAD_USER_INPUT, FORBIDDEN
+from .socket_quota import TOO_MANY_CONNECTIONS, QuotaExceeded
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +81,12 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler):
             return
         await super().handle_task_exception(error)
 
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        try:
+            await super().handle_connection_init(message)
+        except QuotaExceeded as refused:  # before any ack: the client's graphql-ws does not retry 4429
+            await self.websocket.close(code=TOO_MANY_CONNECTIONS, reason=refused.reason)
+
     async def handle_message(self, message: Any) -> None:
         if _malformed(message, "subscribe"):
             await self.handle_invalid_message("Invalid message")  # the protocol's 4400
@@ -106,6 +117,14 @@ class LegacyWSHandler(BaseGraphQLWSHandler):
         if not self.connection_acknowledged:
             await self.websocket.close(code=4408, reason="Connection initialisation timeout")
 
+    async def handle_connection_init(self, message: LegacyConnectionInitMessage) -> None:
+        try:
+            await super().handle_connection_init(message)
+        except QuotaExceeded as refused:  # this protocol's refusal, with the code the other one closes with
+            error = {"message": refused.reason, "extensions": {"code": FORBIDDEN}}
+            await self.send_message({"type": "connection_error", "payload": error})
+            await self.websocket.close(code=TOO_MANY_CONNECTIONS, reason=refused.reason)
+
     async def handle_message(self, message: Any) -> None:
         if _malformed(message, "start"):
             return  # ignored, as this protocol ignores invalid JSON and unknown types
@@ -121,11 +140,29 @@ class UserTasksConsumer(GraphQLWSConsumer):
     raising ``PermissionError`` refuses the connection (close code 4403).
 
     The socket has no channel-layer channel of its own: its subscriptions receive events through
-    the process's hub (``user_tasks_graphql.live.hub``), so a layer outage never closes sockets."""
+    the process's hub (``user_tasks_graphql.live.hub``), so a layer outage never closes sockets.
+
+    A logged-in user's socket holds a slot of ``USER_TASKS_WS_MAX_CONNECTIONS_PER_USER`` from its
+    ``connection_init`` (the user is final only after the token hook) until it ends."""
 
     channel_layer_alias = "user_tasks_graphql.no-layer-per-socket"
     graphql_transport_ws_handler_class = TransportWSHandler
     graphql_ws_handler_class = LegacyWSHandler
+    slot: socket_quota.Slot | None = None
+    server_closed = False  # once the server has sent its close, the protocol is over for this socket
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Channels' ASGI entry point, which returns however the socket ends (a close from either
+        side, a client gone without a close frame, an exception, the server cancelling it): the one
+        place the slot is surely given back, and the protocol handler surely stopped. Strawberry
+        stops it only on a disconnect; after an exception or a cancel it would wait for messages
+        forever, its subscriptions with it."""
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._give_back_slot()
+            if self.run_task is not None and not self.run_task.done():
+                self.run_task.cancel()
 
     async def connect(self) -> None:
         publisher.use_server_loop(asyncio.get_running_loop())
@@ -133,7 +170,10 @@ class UserTasksConsumer(GraphQLWSConsumer):
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Refuse a message larger than ``USER_TASKS_WS_MAX_MESSAGE_BYTES`` before parsing it: one
-        multi-megabyte string literal would hold the event loop, and every other socket, for seconds."""
+        multi-megabyte string literal would hold the event loop, and every other socket, for seconds.
+        Messages that arrive after the server's close are dropped unread."""
+        if self.server_closed:
+            return
         limit = conf.ws_max_message_bytes()
         if text_data is not None and len(text_data) > limit // 4 and len(text_data.encode()) > limit:
             await self.close(code=MESSAGE_TOO_BIG, reason=f"Messages are limited to {limit} bytes")
@@ -146,11 +186,22 @@ class UserTasksConsumer(GraphQLWSConsumer):
         ``json.loads`` raised instead ended the handler and left the socket open and deaf."""
         return decode(data, conf.ws_max_message_depth())
 
+    async def send(self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False) -> None:
+        if not self.server_closed:  # the ASGI server raises for a send after the close
+            await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
+
     async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
         """A socket closed for a frame or message it refused gets one log line saying why (no
-        traceback): its client is faulty or hostile, and the operator should see which."""
+        traceback): its client is faulty or hostile, and the operator should see which.
+
+        Only the first close counts: the handler may still be reading a message the client sent
+        before it, and a second close would make the ASGI server raise in the handler."""
+        if self.server_closed:
+            return
+        self.server_closed = True
         if code in REFUSALS:
             logger.warning("Closed a websocket with %s: %r", code, reason)
+        self._give_back_slot()  # the server is done with the socket, whether or not its client answers
         await super().close(code=code, reason=reason)
 
     async def on_ws_connect(self, context: Any) -> Any:
@@ -166,7 +217,30 @@ class UserTasksConsumer(GraphQLWSConsumer):
                 raise ConnectionRejectionError({"reason": "forbidden"}) from exc
             if user is not None:
                 self.scope["user"] = user
+        counted_as = await sync_to_async(_quota_key)(self.scope.get("user"))  # a lazy user may query
+        self._take_slot(counted_as)
         return UNSET
+
+    def _take_slot(self, user_key: Any) -> None:
+        """Count this socket for its user, or raise ``QuotaExceeded`` (the handlers refuse it)."""
+        self._give_back_slot()  # graphql-ws allows a second connection_init: one slot per socket still
+        if user_key is not None:
+            self.slot = socket_quota.take(user_key, conf.ws_max_connections_per_user())
+
+    def _give_back_slot(self) -> None:
+        if self.slot is not None:
+            self.slot.give_back()
+            self.slot = None
+
+
+def _quota_key(user: Any) -> Any:
+    """What a socket is counted under: the pk of a user who may act, else None (not counted).
+    Anonymous and inactive users' operations end at once with UNAUTHENTICATED, so their sockets
+    hold no subscription of ours; counting them per address would refuse everyone behind one proxy
+    or NAT together. Their number is the proxy's to limit."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return None
+    return user.pk
 
 
 def consumer_options() -> dict[str, Any]:
