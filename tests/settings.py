@@ -42,6 +42,9 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 CELERY_TASK_ACKS_LATE = os.environ.get("TEST_CELERY_ACKS_LATE", "1") == "1"
 
+# the load tests and benchmarks stand many browsers in with one account
+USER_TASKS_WS_MAX_CONNECTIONS_PER_USER = None
+
 # on for the fuzz tests (hypothesis-graphql reads the schema); a server started with "0" runs as production does
 USER_TASKS_GRAPHQL_INTROSPECTION = os.environ.get("TEST_GRAPHQL_INTROSPECTION", "1") == "1"
 EMBEDDED_WORKER = False
