@@ -7,12 +7,17 @@ STAMP := $(VENV)/.installed
 # how uvicorn serves websockets here and in the tests (example_site/serving.py says why)
 UVICORN_WS := --ws websockets-sansio --ws-per-message-deflate false
 export DJANGO_SETTINGS_MODULE ?= tests.settings
-# The integration suite needs PostgreSQL, Redis and RabbitMQ; these defaults match a local install.
+# The real-process suites' PostgreSQL, Redis and RabbitMQ. Under CI (`CI` set) they are these defaults,
+# the services CI runs. Elsewhere only the URLs you give (here, on the command line or in the environment,
+# or the TEST_* and DATABASE_URL variables the suites read) are used: the suites start a throwaway
+# PostgreSQL and Redis for the others (tests/servers.py), and skip the RabbitMQ runs without one.
 INTEGRATION_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/test)
 INTEGRATION_REDIS_URL ?= redis://127.0.0.1:6379/14
 INTEGRATION_LAYER_URL ?= redis://127.0.0.1:6379/13
 # the worker tests run once with each broker; the suite creates this vhost if it is missing
 INTEGRATION_AMQP_URL ?= amqp://guest:guest@127.0.0.1:5672/user-tasks-tests
+# $(call service,VARIABLE,NAME): NAME=$(VARIABLE) under CI or when VARIABLE was given, else nothing
+service = $(if $(or $(CI),$(filter-out undefined default file automatic,$(origin $1))),$2=$($1))
 
 .PHONY: install test test-unit test-reliability test-integration lint schema contract demo demo-worker bench bench-full clean spa-types package docs
 
@@ -53,16 +58,20 @@ test-unit: $(STAMP)
 	$(PY) -m pytest tests/unit
 
 # Redis pub/sub ignores database numbers: the prefix keeps the tests' events to themselves.
-SERVICES := DATABASE_URL=$(INTEGRATION_DATABASE_URL) TEST_CELERY_BROKER_URL=$(INTEGRATION_REDIS_URL) \
-	TEST_CELERY_RESULT_BACKEND=$(INTEGRATION_REDIS_URL) TEST_CHANNEL_REDIS_URL=$(INTEGRATION_LAYER_URL) \
-	TEST_AMQP_URL=$(INTEGRATION_AMQP_URL) CHANNEL_LAYER_PREFIX=$(or $(CHANNEL_LAYER_PREFIX),user-tasks-tests)
+SERVICES := $(call service,INTEGRATION_DATABASE_URL,DATABASE_URL) \
+	$(call service,INTEGRATION_REDIS_URL,TEST_CELERY_BROKER_URL) \
+	$(call service,INTEGRATION_REDIS_URL,TEST_CELERY_RESULT_BACKEND) \
+	$(call service,INTEGRATION_LAYER_URL,TEST_CHANNEL_REDIS_URL) $(call service,INTEGRATION_AMQP_URL,TEST_AMQP_URL) \
+	CHANNEL_LAYER_PREFIX=$(or $(CHANNEL_LAYER_PREFIX),user-tasks-tests)
+# the plugin that starts the throwaway servers (before Django reads the settings, so they use them)
+SERVERS := -p tests.servers
 
 test-integration: $(STAMP) $(JS_CLIENTS) $(SPA)
-	$(SERVICES) $(PY) -m pytest tests/integration
+	$(SERVICES) $(PY) -m pytest $(SERVERS) tests/integration
 
 ## Faults, fuzzing, abuse and load against real processes (also run by `make test`).
 test-reliability: $(STAMP) $(JS_CLIENTS)
-	$(SERVICES) $(PY) -m pytest tests/reliability
+	$(SERVICES) $(PY) -m pytest $(SERVERS) tests/reliability
 
 lint: $(STAMP) $(SPA_PACKAGES)
 	$(BIN)/ruff check .

@@ -1,5 +1,6 @@
-"""A test that needs a service (Redis, PostgreSQL, RabbitMQ) which is not there: skipped on a
-developer's machine, failed under CI (``CI`` set), where every service must run."""
+"""A test that needs a service (Redis, PostgreSQL, RabbitMQ) which is not there, or whose server program
+is not installed: skipped on a developer's machine, failed under CI (``CI`` set), where every service
+must run."""
 
 import os
 

@@ -1,5 +1,6 @@
 """Real services for the integration suite: PostgreSQL, Redis, RabbitMQ and Celery worker processes.
 
+PostgreSQL and Redis are the ones the URLs name, or throwaway servers the run started (tests/servers.py).
 Outside CI a missing service skips these tests; under CI (``CI`` set) it fails them.
 """
 
@@ -7,9 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,26 +24,34 @@ from django.db import connection
 
 from example_site.celery import app as celery_app
 from example_site.serving import UVICORN_WEBSOCKET_OPTIONS
+from tests.servers import RedisServer, ServerMissing, free_port, not_installed
 from tests.services import service_missing
 
-from .brokers import Broker, amqp_url, prepare_vhost, publishing_to
+from .brokers import Broker, prepare_vhost, publishing_to
 
 REPO = Path(__file__).resolve().parents[2]
 
 
+# what starts the servers a run lacks: the Makefile's test targets load the plugin
+STARTS_THEM = "run `make test-integration` or `make test-reliability`, or pytest with `-p tests.servers`"
+
+
 @pytest.fixture(scope="session")
-def services(django_db_setup: Any, django_db_blocker: Any) -> dict[str, str]:
+def services(request: pytest.FixtureRequest, django_db_setup: Any, django_db_blocker: Any) -> dict[str, str]:
     """URLs of the PostgreSQL test database and the Redis database the workers share with us."""
+    missing_program = not_installed(request.config)
+    if missing_program:
+        service_missing(missing_program)
     broker = celery_app.conf.broker_url or ""
     if not broker.startswith("redis://"):
-        service_missing("the Celery broker is not Redis: run `make test-integration` (sets TEST_CELERY_BROKER_URL)")
+        service_missing(f"the Celery broker is not Redis: set TEST_CELERY_BROKER_URL, or {STARTS_THEM}")
     try:
         redis.Redis.from_url(broker, socket_connect_timeout=2).ping()
     except redis.RedisError as exc:
         service_missing(f"Redis does not answer at {broker}: {exc}")
     with django_db_blocker.unblock():
         if connection.vendor != "postgresql":
-            service_missing("DATABASE_URL is not PostgreSQL (the workers need a database shared across processes)")
+            service_missing(f"DATABASE_URL is not PostgreSQL (workers share its database): set it, or {STARTS_THEM}")
         params = connection.settings_dict
         database_url = (
             f"postgres://{params['USER']}:{params['PASSWORD'] or ''}@{params['HOST'] or '127.0.0.1'}:"
@@ -52,7 +59,7 @@ def services(django_db_setup: Any, django_db_blocker: Any) -> dict[str, str]:
         )
     channels = os.environ.get("TEST_CHANNEL_REDIS_URL", "")
     if not channels.startswith("redis://"):
-        service_missing("no Redis channel layer: run `make test-integration` (sets TEST_CHANNEL_REDIS_URL)")
+        service_missing(f"no Redis channel layer: set TEST_CHANNEL_REDIS_URL, or {STARTS_THEM}")
     return {"broker": broker, "database": database_url, "channels": channels}
 
 
@@ -128,10 +135,12 @@ def broker(request: pytest.FixtureRequest, services: dict[str, str]) -> Iterator
     if name == "redis":
         yield Broker("redis", services["broker"])
         return
-    url = amqp_url()
-    problem = prepare_vhost(url)  # once per session
-    if problem:
-        service_missing(f"{problem} (set TEST_AMQP_URL)")
+    url = os.environ.get("TEST_AMQP_URL")
+    if not url:  # no throwaway RabbitMQ: the amqp runs need one that is running
+        service_missing("no RabbitMQ for the amqp runs: set TEST_AMQP_URL (`make`: INTEGRATION_AMQP_URL)")
+    refused = prepare_vhost(url)  # once per session
+    if refused:
+        service_missing(f"{refused} (set TEST_AMQP_URL)")
     with publishing_to(celery_app, url):
         yield Broker(name, url)
 
@@ -198,12 +207,6 @@ class Server(ManagedProcess):
         return f"ws://127.0.0.1:{self.port}/graphql/"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def start_server(services: dict[str, str], tmp_path: Path) -> Iterator[Callable[..., Server]]:
     """Start the example site under uvicorn (HTTP and websockets) against the test services."""
@@ -229,43 +232,16 @@ def server(start_server: Callable[..., Server]) -> Server:
     return start_server()
 
 
-class PrivateRedis:
+class PrivateRedis(RedisServer):
     """A Redis server this test may kill and restart (the suite's own Redis keeps the broker)."""
-
-    def __init__(self, directory: Path) -> None:
-        self.port = free_port()
-        self.directory = directory
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [shutil.which("redis-server") or "redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-             "--save", "", "--appendonly", "no", "--dir", str(self.directory)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                if redis.Redis.from_url(self.url, socket_connect_timeout=0.5).ping():
-                    return
-            except redis.RedisError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.kill()
-        self.process.wait(5)
 
 
 @pytest.fixture
 def layer_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
-    private = PrivateRedis(tmp_path)
+    try:
+        private = PrivateRedis(tmp_path)
+    except ServerMissing as exc:
+        service_missing(str(exc))
     private.start()
     yield private
     if private.process and private.process.poll() is None:
