@@ -13,6 +13,8 @@ REST_FRAMEWORK = {
 }
 DEBUG = False
 USER_TASKS_GRAPHQL_INTROSPECTION = False
+# the throughput workloads publish thousands of tasks for one user
+USER_TASKS_MAX_ACTIVE_PER_USER = None
 
 CHANNEL_LAYERS = channel_layers(os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12"))  # noqa: F405
 # a real broker and result backend: the throughput workload runs a worker, and celery-progress's

@@ -39,7 +39,8 @@ def busy_cores() -> Iterator[None]:
         loop.wait()
 
 
-def test_every_step_is_counted_once(user: Any, start_worker: Callable[..., Worker], busy_cores: None):
+def test_every_step_is_counted_once(user: Any, start_worker: Callable[..., Worker], busy_cores: None, settings: Any):
+    settings.USER_TASKS_MAX_ACTIVE_PER_USER = None  # one user's 300 tasks: a stress test, not a quota test
     worker = start_worker(concurrency=8, TEST_USER_TASKS_PROGRESS_INTERVAL=str(INTERVAL))
     for n in range(STANDALONE):
         tasks.paced_counting_task.delay(user.id, f"alone-{n}", step_seconds=PACES[n % len(PACES)], total_steps=STEPS)
