@@ -1,8 +1,8 @@
-"""``manage.py import_django_user_tasks``: what this session can show (django-user-tasks is not
+"""``manage.py import_django_user_tasks``: what this pytest session can show (django-user-tasks is not
 installed here, so its tables are missing), and the tests against django-user-tasks itself.
 
 Those (tests/importing) need ``user_tasks`` installed and migrated, and its Celery signal handlers
-must stay out of this session: they run in a child pytest under tests.settings_importing, once on
+must stay out of this pytest session: they run in a child pytest under tests.settings_importing, once on
 a throwaway SQLite file and once on a throwaway PostgreSQL database ``test_import_<random>`` that
 the child creates and drops (and this test drops again if the child could not).
 """
