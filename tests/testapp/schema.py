@@ -6,12 +6,15 @@ from __future__ import annotations
 import strawberry
 import strawberry_django
 from strawberry.tools import merge_types
+from strawberry.types import Info
 from strawberry_django.optimizer import DjangoOptimizerExtension
 
 from user_tasks_graphql.adapters.graphql_core import executor_class
 from user_tasks_graphql.schema import Mutation, Query, Subscription, UserTaskErrorCodes, UserTaskStatusType
+from user_tasks_graphql.tasks import status_for
 
 from .models import Course
+from .tasks import step_task
 
 
 @strawberry_django.type(Course)
@@ -34,6 +37,11 @@ class CourseMutation:
     @strawberry.mutation
     def rename_course(self, name: str) -> str:
         return name
+
+    @strawberry.mutation
+    def export_course(self, info: Info, name: str) -> str:
+        """Starts an export on our base class for the viewer: the uuid to follow it by."""
+        return str(status_for(step_task.delay(info.context["request"].user.pk, name)).uuid)
 
 
 schema = strawberry.Schema(

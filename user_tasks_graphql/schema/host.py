@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
-from strawberry.types.execution import ExecutionResult, StreamExecutionResult
+from strawberry.types.execution import StreamExecutionResult
 from strawberry.utils.str_converters import to_camel_case
 
 from ..core.exceptions import TaskLimitExceeded
@@ -46,9 +46,7 @@ class UserTaskErrorCodes(SchemaExtension):
 
     def on_operation(self) -> Iterator[None]:
         yield
-        result = self.execution_context.result
-        if isinstance(result, ExecutionResult):
-            self._code(result)
+        self._code(self.execution_context.result)  # graphql-core's result or Strawberry's: both have errors
 
     def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
         self._code(result)

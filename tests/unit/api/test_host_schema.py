@@ -18,6 +18,7 @@ from tests.testapp.models import Course
 from tests.testapp.schema import schema as host_schema
 from user_tasks_graphql.models import UserTaskArtifact, UserTaskStatus
 from user_tasks_graphql.routing import websocket_application
+from user_tasks_graphql.schema import queries
 
 from ..live.wsclient import GraphQLSocket, session_cookie
 
@@ -81,6 +82,28 @@ def test_our_errors_are_coded_and_the_hosts_are_left_alone(user: Any, courses: l
     assert error.message == "The course report is not ready."
     assert not error.extensions, "the host's own error keeps its message and gets no code of ours"
     assert isinstance(error.original_error, ValueError)
+
+
+def test_an_unexpected_error_of_ours_is_masked_in_the_host_schema(user: Any, monkeypatch: pytest.MonkeyPatch):
+    def broken(*args: Any) -> None:
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(queries, "load_status", broken)
+    (error,) = run(f'{{ userTaskStatus(uuid: "{uuid.uuid4()}") {{ name }} }}', user).errors
+    assert (error.message, error.extensions) == ("Internal server error.", {"code": "INTERNAL_SERVER_ERROR"})
+
+
+def test_a_hosts_mutation_over_the_task_limit_is_too_many_tasks(user: Any, settings: Any):
+    """Our refusal is coded wherever the host's own mutation started the task."""
+    settings.USER_TASKS_MAX_ACTIVE_PER_USER = 1
+    started = run('mutation { exportCourse(name: "Intro") }', user)
+    assert started.errors is None
+    assert UserTaskStatus.objects.get(uuid=started.data["exportCourse"]).user == user
+    refused = run('mutation { exportCourse(name: "Intro again") }', user)
+    (error,) = refused.errors
+    assert error.extensions == {"code": "TOO_MANY_TASKS"}
+    assert "1 unfinished tasks" in error.message
+    assert UserTaskStatus.objects.filter(user=user).count() == 1
 
 
 @pytest.mark.django_db(transaction=True)
