@@ -4,7 +4,7 @@ just written; a retry (same id) or an id published twice finds the row there."""
 from typing import Any
 
 import pytest
-from django.db import IntegrityError, connection
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from tests.testapp import tasks
@@ -77,3 +77,13 @@ def test_a_canvas_announces_its_rows_as_committed(user: Any, monkeypatch: pytest
     assert by_id(published) == by_id(load_events(UserTaskStatus, [row.pk for row in rows]))
     container = rows.get(is_container=True)
     assert next(event for event in published if event["id"] == container.pk)["total_steps"] == 2
+
+
+def test_inside_a_transaction_an_id_published_twice_leaves_one_row_and_the_transaction_usable(user: Any):
+    """In the caller's transaction the INSERT runs in a savepoint: the second one's refusal does
+    not break the transaction, which goes on and commits the one row."""
+    with transaction.atomic():
+        tasks.step_task.apply_async((user.id, "first"), task_id="twice")
+        tasks.step_task.apply_async((user.id, "second"), task_id="twice")
+        assert UserTaskStatus.objects.filter(task_id="twice").count() == 1  # a broken transaction raises here
+    assert UserTaskStatus.objects.get(task_id="twice").name == "StepTask: first"
