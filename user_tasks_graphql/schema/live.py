@@ -73,9 +73,8 @@ class EventLoader:
         self._built: OrderedDict[tuple[int, int], UserTaskStatus] = OrderedDict()
         self._size = size
 
-    async def load(self, event: dict[str, Any], info: Info) -> UserTaskStatus | None:
-        selections = info.selected_fields[0].selections
-        if not selects_relation(selections):
+    async def load(self, event: dict[str, Any], selection: Selection) -> UserTaskStatus | None:
+        if not selection.reads_row:
             built_key = (event["id"], event["seq"])
             built = self._built.get(built_key)
             if built is None:
@@ -83,7 +82,7 @@ class EventLoader:
                 while len(self._built) > self._size:
                     self._built.popitem(last=False)
             return built
-        key = (event["id"], event["seq"], repr(selections))
+        key = (event["id"], event["seq"], selection.key)
         future = self._loads.get(key)
         if future is None or future.get_loop() is not asyncio.get_running_loop():
             future = asyncio.get_running_loop().create_future()
@@ -91,7 +90,7 @@ class EventLoader:
             while len(self._loads) > self._size:
                 self._loads.popitem(last=False)
             try:
-                status = await sync_to_async(_read)(event["id"], info)
+                status = await sync_to_async(_read)(event["id"], selection.info)
                 future.set_result(_shared(status) if status is not None else None)
             except Exception as exc:
                 future.set_exception(exc)
@@ -101,6 +100,18 @@ class EventLoader:
 
 
 RELATIONS = frozenset(field.name for field in UserTaskStatus._meta.get_fields() if field.is_relation)
+
+
+class Selection:
+    """What one subscription selects of a status, worked out once for all its events: whether it
+    reaches past the row's own columns, and the key under which subscriptions selecting the same
+    share one read."""
+
+    def __init__(self, info: Info) -> None:
+        selections = info.selected_fields[0].selections
+        self.info = info
+        self.reads_row = selects_relation(selections)
+        self.key = repr(selections)
 
 
 def selects_relation(selections: list[Any]) -> bool:

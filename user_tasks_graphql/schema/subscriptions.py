@@ -19,7 +19,7 @@ from ..live.hub import listen
 from .context import viewer
 from .errors import not_found
 from .filters import UserTaskStatusFilter, event_matches
-from .live import LatestEvents, loader
+from .live import LatestEvents, Selection, loader
 from .queries import load_status
 from .types import UserTaskStatusType
 
@@ -38,6 +38,7 @@ async def _one_status(info: Info, status_uuid: uuid.UUID) -> AsyncGenerator[User
         raise not_found()
     key = str(status_uuid)
     events = LatestEvents(lambda m: m["uuid"] == key)
+    selection = Selection(info)
     async with listen([status_group(status_uuid)], events):
         # already listening: nothing published from here on can be missed
         snapshot = await sync_to_async(load_status)(info, status_uuid)
@@ -50,7 +51,7 @@ async def _one_status(info: Info, status_uuid: uuid.UUID) -> AsyncGenerator[User
         async for event in events:
             if event["deleted"]:
                 return
-            status = await loader.load(event, info)
+            status = await loader.load(event, selection)
             if status is None:
                 return
             events.seen(key, status.seq)
@@ -71,6 +72,7 @@ async def _many_statuses(info: Info, filters: UserTaskStatusFilter | None) -> As
         return everything or message["user_id"] == user.pk
 
     events = LatestEvents(accept)
+    selection = Selection(info)
     async with listen(groups, events):
         async for event in events:
             if not user.is_superuser and event["user_id"] != user.pk:
@@ -78,7 +80,7 @@ async def _many_statuses(info: Info, filters: UserTaskStatusFilter | None) -> As
                     visible[event["id"]] = await sync_to_async(_visible)(user, uuid.UUID(event["uuid"]))
                 if not visible[event["id"]]:
                     continue
-            status = await loader.load(event, info)
+            status = await loader.load(event, selection)
             if status is not None:
                 yield status
 
