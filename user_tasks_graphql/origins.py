@@ -39,22 +39,24 @@ def own_origin(scope: dict[str, Any]) -> str | None:
     return normalize_origin(f"{PAGE_SCHEME.get(scope.get('scheme', 'ws'), 'http')}://{host}")
 
 
-def origin_allowed(scope: dict[str, Any]) -> bool:
+def origin_allowed(scope: dict[str, Any], allowed: frozenset[str]) -> bool:
     origin = _header(scope, b"origin")
     normalized = normalize_origin(origin) if origin else None
     if normalized is None:
         return False
-    allowed = normalize_allowed_origins(conf.ws_allowed_origins())
     return normalized == own_origin(scope) or normalized in allowed or "*" in allowed
 
 
 class OriginCheck:
-    """Refuses (HTTP 403) a websocket handshake from a page of another origin."""
+    """Refuses (HTTP 403) a websocket handshake from a page of another origin. The listed origins
+    are read when the application is built, as the consumer's other options are: a malformed one
+    fails the server's start, not every handshake."""
 
     def __init__(self, application: Any) -> None:
         self.application = application
+        self.allowed = normalize_allowed_origins(conf.ws_allowed_origins())
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
-        if scope["type"] == "websocket" and not origin_allowed(scope):
+        if scope["type"] == "websocket" and not origin_allowed(scope, self.allowed):
             return await WebsocketDenier()(scope, receive, send)
         return await self.application(scope, receive, send)

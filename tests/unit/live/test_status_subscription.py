@@ -196,3 +196,9 @@ async def test_a_host_not_in_allowed_hosts_is_refused(alice: Any):
     ]
     connected, _ = await socket.connect(init=False)
     assert not connected
+
+
+def test_a_malformed_allowed_origin_fails_when_the_application_is_built(settings: Any):
+    settings.USER_TASKS_WS_ALLOWED_ORIGINS = ["localhost:5173/path"]
+    with pytest.raises(ValueError, match="Invalid origin"):
+        websocket_application(schema)
