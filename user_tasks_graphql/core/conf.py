@@ -163,6 +163,10 @@ SETTINGS: dict[str, Setting] = {
                 "How often a server process renews its channel-layer group memberships, so they never expire."),
         Setting("USER_TASKS_LIVE_CHECK_INTERVAL", 1.0, _seconds,
                 "How often a server process probes the channel layer, to notice lost events and catch up."),
+        Setting("USER_TASKS_WATERMARK_RETENTION", timedelta(days=1), _duration,
+                "How long a list watermark can be resumed from; tombstones are kept an hour longer."),
+        Setting("USER_TASKS_WATERMARK_INTERVAL", 30.0, _seconds,
+                "How often at most a list subscription that sent changes confirms a newer watermark."),
         Setting("USER_TASKS_WS_MAX_SUBSCRIPTIONS", 20, _positive_int, "Operations per websocket."),
         Setting("USER_TASKS_WS_MAX_CONNECTIONS_PER_USER", 50, _positive_int_or_none,
                 "Open websockets one user may hold in one server process (None: no limit)."),
@@ -226,6 +230,8 @@ publish_timeout: Callable[[], float] = _reader("USER_TASKS_PUBLISH_TIMEOUT")
 publish_retry_after: Callable[[], float] = _reader("USER_TASKS_PUBLISH_RETRY_AFTER")
 group_refresh_interval: Callable[[], float] = _reader("USER_TASKS_GROUP_REFRESH_INTERVAL")
 live_check_interval: Callable[[], float] = _reader("USER_TASKS_LIVE_CHECK_INTERVAL")
+watermark_retention: Callable[[], timedelta] = _reader("USER_TASKS_WATERMARK_RETENTION")
+watermark_interval: Callable[[], float] = _reader("USER_TASKS_WATERMARK_INTERVAL")
 ws_max_subscriptions: Callable[[], int] = _reader("USER_TASKS_WS_MAX_SUBSCRIPTIONS")
 ws_max_connections_per_user: Callable[[], int | None] = _reader("USER_TASKS_WS_MAX_CONNECTIONS_PER_USER")
 ws_init_timeout: Callable[[], float] = _reader("USER_TASKS_WS_INIT_TIMEOUT")

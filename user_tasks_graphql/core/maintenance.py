@@ -1,14 +1,15 @@
-"""Periodic clean-up: purge old finished statuses, fail tasks whose worker died."""
+"""Periodic clean-up: purge old finished statuses and tombstones, fail tasks whose worker died."""
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from . import conf
-from .models import UserTaskStatus
+from .models import UserTaskStatus, UserTaskTombstone
 from .states import ACTIVE_STATES, FINISHED_STATES, UserTaskState
 
 logger = logging.getLogger(__name__)
@@ -31,7 +32,18 @@ def purge_old_user_tasks() -> int:
     count = len(roots)
     if count:
         logger.info("Purged %d user task statuses created before %s", count, cutoff.isoformat())
+    purge_old_tombstones()
     return count
+
+
+TOMBSTONE_MARGIN = timedelta(hours=1)  # a deleting transaction may begin before the watermark it follows
+
+
+def purge_old_tombstones() -> int:
+    """Delete the tombstones no watermark within ``USER_TASKS_WATERMARK_RETENTION`` can need."""
+    cutoff = timezone.now() - conf.watermark_retention() - TOMBSTONE_MARGIN
+    count, _ = UserTaskTombstone.objects.filter(deleted__lt=cutoff).delete()
+    return int(count)
 
 
 def reap_stale_user_tasks() -> int:

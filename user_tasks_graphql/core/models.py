@@ -10,6 +10,7 @@ import uuid
 from django.conf import settings
 from django.core.validators import URLValidator
 from django.db import models
+from django.utils import timezone
 
 from .conf import artifact_storage
 from .lifecycle import StatusLifecycle
@@ -122,4 +123,22 @@ class UserTaskArtifact(models.Model):
         return f"<UserTaskArtifact: ({self.name}) {content}>"
 
 
-__all__ = ["UserTaskArtifact", "UserTaskState", "UserTaskStatus"]
+class UserTaskTombstone(models.Model):
+    """A deleted status, kept for a while so list clients resuming from a watermark learn of the
+    deletion (``changes.py``). Not a foreign key to the user: the user may be deleted with it."""
+
+    uuid = models.UUIDField(help_text="The deleted status's uuid")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    seq = models.PositiveBigIntegerField(help_text="Newer than any state the status had")
+    deleted = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "deleted"], name="user_task_tombstone_user")]
+
+    def __str__(self) -> str:
+        return f"<UserTaskTombstone: {self.uuid}>"
+
+
+__all__ = ["UserTaskArtifact", "UserTaskState", "UserTaskStatus", "UserTaskTombstone"]

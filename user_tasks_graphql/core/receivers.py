@@ -10,6 +10,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from . import writes
+from .changes import record_deletion
 from .events import deletion_event, event_from_instance
 from .models import UserTaskArtifact, UserTaskStatus
 from .row import announce, publish
@@ -41,7 +42,9 @@ def status_created(sender: Any, instance: UserTaskStatus, created: bool, **kwarg
 
 @receiver(post_delete, sender=UserTaskStatus, dispatch_uid="user_tasks_graphql.status_deleted")
 def status_deleted(sender: Any, instance: UserTaskStatus, **kwargs: Any) -> None:
-    """Tell live subscribers the status is gone (their subscription completes)."""
+    """Tell live subscribers the status is gone (their subscription completes), and keep a
+    tombstone for list subscribers who resume later."""
+    record_deletion(instance)
     event = deletion_event(instance)
     transaction.on_commit(lambda: publish(UserTaskStatus, [event]), robust=True)
 

@@ -9,19 +9,23 @@ out of range, both ``first`` and ``last``, and cursors this server did not seal 
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import Awaitable
 from typing import Any, Self
 
 import strawberry
+from asgiref.sync import sync_to_async
 from strawberry.types import Info
 from strawberry.utils.await_maybe import AwaitableOrValue
 from strawberry_django.relay import DjangoCursorConnection, DjangoCursorEdge
 
+from ..core.changes import Point, current_point
 from ..core.conf import max_page_size
 from .cursors import seal, unseal
 from .errors import bad_input
 from .types import UserTaskArtifactType, UserTaskStatusType
+from .watermarks import watermark
 
 NEWEST_FIRST = ("-created", "-uuid")
 
@@ -96,13 +100,65 @@ async def _beyond_cursors(pending: Awaitable[Any], after: str | None, before: st
     return _with_rows_beyond_cursors(await pending, after, before)
 
 
+@strawberry.type
+class Watermarked:
+    """A list that says when it was read: its ``watermark``, taken before its rows are, so every
+    change the page does not show comes after it (``userTaskStatusChanges(since:)`` sends those)."""
+
+    point: strawberry.Private[Point | None] = None
+
+    @strawberry.field(
+        description=(
+            "The point this page was read at: pass it as `since` to userTaskStatusChanges to receive every\n"
+            "change committed after it, deletions included. Opaque."
+        )
+    )
+    def watermark(self) -> str:
+        assert self.point is not None
+        return watermark(self.point)
+
+    @classmethod
+    def resolve_connection(cls, nodes: Any, *, info: Info, **kwargs: Any) -> AwaitableOrValue[Self]:
+        if not _selects_watermark(info):
+            return super().resolve_connection(nodes, info=info, **kwargs)  # type: ignore[misc]
+        if _on_event_loop():  # an async view: no query here
+            return _watermarked_async(super().resolve_connection, nodes, info, kwargs)  # type: ignore[misc]
+        point = current_point()
+        return _with_point(super().resolve_connection(nodes, info=info, **kwargs), point)  # type: ignore[misc]
+
+
+def _selects_watermark(info: Info) -> bool:
+    return any(getattr(field, "name", None) == "watermark" for field in info.selected_fields[0].selections)
+
+
+def _on_event_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+async def _watermarked_async(resolve: Any, nodes: Any, info: Info, kwargs: dict[str, Any]) -> Any:
+    point = await sync_to_async(current_point)()
+    connection = resolve(nodes, info=info, **kwargs)
+    if inspect.isawaitable(connection):
+        connection = await connection
+    return _with_point(connection, point)
+
+
+def _with_point(connection: Any, point: Point) -> Any:
+    connection.point = point
+    return connection
+
+
 @strawberry.type(name="UserTaskStatusEdge")
 class UserTaskStatusEdge(DjangoCursorEdge[UserTaskStatusType]):
     pass
 
 
 @strawberry.type(name="UserTaskStatusConnection")
-class UserTaskStatusConnection(CheckedPages, DjangoCursorConnection[UserTaskStatusType]):
+class UserTaskStatusConnection(Watermarked, CheckedPages, DjangoCursorConnection[UserTaskStatusType]):
     edges: list[UserTaskStatusEdge]  # type: ignore[assignment]
 
 

@@ -22,6 +22,7 @@ NOT_FOUND = "NOT_FOUND"
 FORBIDDEN = "FORBIDDEN"
 BAD_USER_INPUT = "BAD_USER_INPUT"
 TOO_MANY_TASKS = "TOO_MANY_TASKS"
+WATERMARK_EXPIRED = "WATERMARK_EXPIRED"
 INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 
 INTERNAL_MESSAGE = "Internal server error."
@@ -53,6 +54,10 @@ def forbidden(action: str) -> GraphQLError:
 
 def bad_input(message: str) -> GraphQLError:
     return coded(message, BAD_USER_INPUT)
+
+
+def watermark_expired(message: str) -> GraphQLError:
+    return coded(message, WATERMARK_EXPIRED)
 
 
 def classify(error: GraphQLError) -> None:

@@ -36,9 +36,10 @@ class LatestEvents:
         self._seen: Newest[None] = Newest()
         self._ready = asyncio.Event()
 
-    def seen(self, key: str, seq: int) -> None:
-        """Events of ``key`` up to ``seq`` are already known to the client (the snapshot)."""
-        self._seen.offer(key, seq, None)
+    def seen(self, key: str, seq: int) -> bool:
+        """Events of ``key`` up to ``seq`` are known to the client from now on (a snapshot): whether
+        that state is newer than what it knew."""
+        return self._seen.offer(key, seq, None)
 
     def offer(self, message: dict[str, Any]) -> None:
         if not self._accept(message):
@@ -52,12 +53,25 @@ class LatestEvents:
 
     async def _events(self) -> AsyncIterator[dict[str, Any]]:
         while True:
-            await self._ready.wait()
+            event = await self.next()
+            if event is not None:
+                yield event
+
+    async def next(self, timeout: float | None = None) -> dict[str, Any] | None:
+        """The next event the client does not know yet, or None after ``timeout`` seconds without."""
+        while True:
+            if timeout is None:
+                await self._ready.wait()
+            else:
+                try:
+                    await asyncio.wait_for(self._ready.wait(), timeout)
+                except TimeoutError:
+                    return None
             key, event = self._pending.pop_first()
             if not self._pending:
                 self._ready.clear()
             if self._seen.offer(key, event["seq"], None):  # the client may know a newer state by now
-                yield event
+                return event
 
 
 class EventLoader:

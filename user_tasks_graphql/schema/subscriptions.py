@@ -1,5 +1,5 @@
-"""Subscriptions: one task's state (snapshot first, then each newer event, then complete), and
-every change to the tasks a viewer can see."""
+"""Subscriptions: one task's state (snapshot first, then each newer event, then complete), every
+change to the tasks a viewer can see, and the gapless list of them (``list_changes.py``)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from ..live.hub import listen
 from .context import viewer
 from .errors import not_found
 from .filters import UserTaskStatusFilter, event_matches
+from .list_changes import UserTaskListEvent, list_changes
 from .live import LatestEvents, Selection, loader
 from .queries import load_status
 from .types import UserTaskStatusType
@@ -111,3 +112,19 @@ class Subscription:
     ) -> AsyncGenerator[UserTaskStatusType, None]:
         async for status in _many_statuses(info, filters):
             yield status  # type: ignore[misc]
+
+    @strawberry.subscription(
+        description=(
+            "The gapless list: every change to the statuses visible to the viewer that match the filter\n"
+            "(topLevel defaults to true), deletions included. With `since` (a list's or an earlier\n"
+            "message's watermark), first every change committed after it, then SYNCED; without, SYNCED at\n"
+            "once. Then live changes, each status's newer than what was sent, and SYNCED again whenever the\n"
+            "watermark moves on. A status may repeat a state sent before (compare `seq`). A watermark this\n"
+            "server cannot resume from is WATERMARK_EXPIRED: reload the list. Never completes on its own."
+        )
+    )
+    async def user_task_status_changes(
+        self, info: Info, filters: UserTaskStatusFilter | None = None, since: str | None = None
+    ) -> AsyncGenerator[UserTaskListEvent, None]:
+        async for message in list_changes(info, filters, since):
+            yield message

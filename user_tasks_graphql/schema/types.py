@@ -74,6 +74,9 @@ class UserTaskStatusType(relay.Node):
         description="0..100, completedSteps / totalSteps clamped; 100 when SUCCEEDED.",
     )
     attempts: int
+    seq: int = strawberry_django.field(
+        description="Grows with every change of this status: of two states of it, keep the one with the higher seq."
+    )
     is_container: bool
     is_finished: bool = column_field(
         _is_finished, only=["state"], description="True in SUCCEEDED, FAILED and CANCELED."

@@ -1,0 +1,210 @@
+"""userTaskStatusChanges over a websocket: a list query's watermark, the replay after it, deletions,
+the SYNCED confirmation, resuming from a message's watermark, and the coded refusals."""
+
+import uuid
+from typing import Any
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.db import connection
+from django.test import Client
+from strawberry import relay
+
+from user_tasks_graphql.models import UserTaskStatus
+
+from .wsclient import GraphQLSocket, session_cookie
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SUB = """subscription($since: String, $f: UserTaskStatusFilter) {
+  userTaskStatusChanges(since: $since, filters: $f) {
+    kind watermark deletedUuid deletedId status { uuid name state seq }
+  }
+}"""
+LIST = "query { userTaskStatuses(first: 5) { watermark edges { node { uuid } } } }"
+EVERY_ROW_REPLAYED = connection.vendor != "postgresql"  # SQLite resumes by sending every matching row
+
+
+@pytest.fixture(autouse=True)
+def write_every_increment(settings: Any) -> None:
+    settings.USER_TASKS_PROGRESS_INTERVAL = 0
+
+
+def create(user: Any, name: str, **fields: Any) -> UserTaskStatus:
+    return UserTaskStatus.objects.create(
+        user=user, task_id=str(uuid.uuid4()), task_class="tests.sample", name=name, total_steps=1, **fields
+    )
+
+
+def list_watermark(user: Any) -> str:
+    client = Client()
+    client.force_login(user)
+    body = client.post("/graphql/", {"query": LIST}, content_type="application/json").json()
+    assert "errors" not in body, body
+    return str(body["data"]["userTaskStatuses"]["watermark"])
+
+
+async def subscribed(application: Any, user: Any, variables: dict[str, Any]) -> GraphQLSocket:
+    socket = GraphQLSocket(application, await session_cookie(user))
+    await socket.connect()
+    await socket.subscribe("1", SUB, variables)
+    return socket
+
+
+async def messages_until_synced(socket: GraphQLSocket) -> list[dict[str, Any]]:
+    got = []
+    while True:
+        payload = await socket.next_payload("1")
+        assert "errors" not in payload, payload
+        got.append(payload["data"]["userTaskStatusChanges"])
+        if got[-1]["kind"] == "SYNCED":
+            return got
+
+
+async def next_message(socket: GraphQLSocket) -> dict[str, Any]:
+    payload = await socket.next_payload("1")
+    assert "errors" not in payload, payload
+    return dict(payload["data"]["userTaskStatusChanges"])
+
+
+async def test_without_since_it_confirms_at_once_then_sends_changes_and_deletions(application: Any, alice: Any):
+    socket = await subscribed(application, alice, {})
+    (synced,) = await messages_until_synced(socket)
+    assert synced["status"] is None
+    assert synced["watermark"]
+
+    task = await sync_to_async(create)(alice, "report")
+    created = await next_message(socket)
+    assert (created["kind"], created["status"]["name"], created["status"]["state"]) == ("CHANGED", "report", "PENDING")
+    assert created["watermark"] == synced["watermark"], "live messages carry the last read's watermark"
+
+    await sync_to_async(task.delete)()
+    deleted = await next_message(socket)
+    assert deleted["kind"] == "DELETED"
+    assert deleted["status"] is None
+    assert deleted["deletedUuid"] == str(task.uuid)
+    assert deleted["deletedId"] == str(relay.GlobalID("UserTaskStatus", str(task.uuid)))
+    assert await socket.nothing_more()
+    await socket.close()
+
+
+async def test_changes_between_the_query_and_the_subscription_are_replayed(application: Any, alice: Any, bob: Any):
+    def before() -> tuple[UserTaskStatus, UserTaskStatus, UserTaskStatus]:
+        return create(alice, "quiet"), create(alice, "finishes"), create(alice, "deleted")
+
+    quiet, finishes, deleted = await sync_to_async(before)()
+    mark = await sync_to_async(list_watermark)(alice)
+
+    def meanwhile() -> UserTaskStatus:
+        finishes.start()
+        finishes.succeed()
+        deleted.delete()
+        create(bob, "bob's")
+        return create(alice, "new")
+
+    new = await sync_to_async(meanwhile)()
+    socket = await subscribed(application, alice, {"since": mark})
+    got = await messages_until_synced(socket)
+    changed = {m["status"]["name"]: m["status"]["state"] for m in got if m["kind"] == "CHANGED"}
+    expected = {"finishes": "SUCCEEDED", "new": "PENDING"}
+    if EVERY_ROW_REPLAYED:
+        expected["quiet"] = "PENDING"
+    assert changed == expected
+    assert [m["deletedUuid"] for m in got if m["kind"] == "DELETED"] == [str(deleted.uuid)]
+    assert [m["kind"] for m in got][-1] == "SYNCED"
+
+    await sync_to_async(new.start)()
+    live = await next_message(socket)
+    assert (live["kind"], live["status"]["name"], live["status"]["state"]) == ("CHANGED", "new", "IN_PROGRESS")
+    assert quiet.uuid  # untouched, and (PostgreSQL) not sent again
+    await socket.close()
+
+
+async def test_a_client_resumes_from_the_last_watermark_it_received(application: Any, alice: Any):
+    socket = await subscribed(application, alice, {})
+    (synced,) = await messages_until_synced(socket)
+    task = await sync_to_async(create)(alice, "running")
+    await next_message(socket)
+    await socket.close()
+
+    def while_away() -> UserTaskStatus:
+        task.start()
+        task.succeed()
+        return create(alice, "started while away")
+
+    other = await sync_to_async(while_away)()
+    socket = await subscribed(application, alice, {"since": synced["watermark"]})
+    got = await messages_until_synced(socket)
+    changed = {m["status"]["name"]: m["status"]["state"] for m in got if m["kind"] == "CHANGED"}
+    assert changed == {"running": "SUCCEEDED", "started while away": "PENDING"}
+    assert other.uuid
+    await socket.close()
+
+
+async def test_the_replay_keeps_to_the_viewer_and_the_filter(application: Any, alice: Any, bob: Any):
+    mark = await sync_to_async(list_watermark)(alice)
+
+    def meanwhile() -> None:
+        create(alice, "report").fail("x")
+        create(alice, "export").fail("y")
+        create(bob, "bob's report").fail("z")
+        bobs = create(bob, "bob's deleted")
+        bobs.delete()
+
+    await sync_to_async(meanwhile)()
+    socket = await subscribed(application, alice, {"since": mark, "f": {"nameContains": "report"}})
+    got = await messages_until_synced(socket)
+    assert [(m["kind"], m["status"] and m["status"]["name"]) for m in got] == [("CHANGED", "report"), ("SYNCED", None)]
+    await socket.close()
+
+
+@pytest.mark.parametrize("since", ["", "not a watermark", "gAAAAABlZ" + "x" * 80])
+async def test_a_watermark_this_server_did_not_give_is_refused_with_a_code(application: Any, alice: Any, since: str):
+    socket = await subscribed(application, alice, {"since": since})
+    payload = await socket.next_payload("1")
+    assert payload["errors"][0]["extensions"]["code"] == "WATERMARK_EXPIRED", payload
+    assert "Traceback" not in str(payload)
+    await socket.expect_complete("1")
+    await socket.close()
+
+
+async def test_a_watermark_past_the_retention_is_refused_with_a_code(application: Any, alice: Any, settings: Any):
+    mark = await sync_to_async(list_watermark)(alice)
+    settings.USER_TASKS_WATERMARK_RETENTION = 0.001
+    socket = await subscribed(application, alice, {"since": mark})
+    payload = await socket.next_payload("1")
+    assert payload["errors"][0]["extensions"]["code"] == "WATERMARK_EXPIRED", payload
+    assert "older than" in payload["errors"][0]["message"]
+    await socket.close()
+
+
+async def test_the_watermark_moves_on_after_live_changes(application: Any, alice: Any, settings: Any):
+    settings.USER_TASKS_WATERMARK_INTERVAL = 0.2
+    socket = await subscribed(application, alice, {})
+    (first,) = await messages_until_synced(socket)
+    assert await socket.nothing_more(0.5), "no live change, no read: the watermark stays"
+    await sync_to_async(create)(alice, "one")
+    changed, synced = await next_message(socket), await next_message(socket)
+    assert changed["kind"] == "CHANGED"
+    assert changed["watermark"] == first["watermark"]
+    assert synced["kind"] == "SYNCED"
+    assert synced["watermark"] != first["watermark"]
+    assert synced["status"] is None, "the change came live: the read sends it not again"
+    await socket.close()
+
+    later = await sync_to_async(create)(alice, "two")
+    socket = await subscribed(application, alice, {"since": synced["watermark"]})
+    got = await messages_until_synced(socket)
+    names = [m["status"]["name"] for m in got if m["kind"] == "CHANGED"]
+    assert names == (["one", "two"] if EVERY_ROW_REPLAYED else ["two"]), "resumed from the newer watermark"
+    assert later.uuid
+    await socket.close()
+
+
+async def test_anonymous_sockets_are_refused(application: Any, transactional_db: Any):
+    socket = GraphQLSocket(application)
+    await socket.connect()
+    await socket.subscribe("1", SUB, {})
+    payload = await socket.next_payload("1")
+    assert payload["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED", payload
+    await socket.close()
