@@ -45,7 +45,6 @@ class Point:
 class Deletion:
     uuid: uuid.UUID
     user_id: Any
-    seq: int
 
 
 @dataclass(frozen=True)
@@ -87,7 +86,7 @@ def changes_since(since: Point | None, rows: QuerySet[Any], tombstones: QuerySet
         point = current_point()
         ids = list(rows.values_list("pk", flat=True)[: MAX_CHANGES + 1]) if since and replay else []
         found = tombstones.filter(pk__gt=since.tombstone, pk__lte=point.tombstone) if since else tombstones.none()
-        deletions = [Deletion(*values) for values in found.values_list("uuid", "user_id", "seq")[: MAX_CHANGES + 1]]
+        deletions = [Deletion(*values) for values in found.values_list("uuid", "user_id")[: MAX_CHANGES + 1]]
     return _checked(Changes(point, ids, deletions))
 
 
@@ -122,7 +121,7 @@ def _postgresql_changes(alias: str, since: Point | None, rows: QuerySet[Any], to
     if not known:
         raise PointUnknown("The watermark is from another database.")
     found = UserTaskTombstone.objects.using(alias).filter(pk__in=gone_ids).order_by("pk")
-    deletions = [Deletion(*values) for values in found.values_list("uuid", "user_id", "seq")]
+    deletions = [Deletion(*values) for values in found.values_list("uuid", "user_id")]
     return _checked(Changes(Point(time.time(), snapshot=snapshot), list(ids), deletions))
 
 
@@ -142,4 +141,4 @@ def _checked(changes: Changes) -> Changes:
 
 def record_deletion(status: UserTaskStatus) -> None:
     """Keep a tombstone of a status being deleted, in the deleting transaction."""
-    UserTaskTombstone.objects.create(uuid=status.uuid, user_id=status.user_id, seq=status.seq + 1)
+    UserTaskTombstone.objects.create(uuid=status.uuid, user_id=status.user_id)

@@ -70,20 +70,28 @@ def events_from_rows(rows: Iterable[tuple[Any, ...]]) -> list[dict[str, Any]]:
 
 
 def deletion_event(status: Any) -> dict[str, Any]:
-    """A last event for a deleted status, newer than any it had."""
+    """A last event for a deleted status, newer than any it had or will be said to have (a change
+    committed while the delete read the row carries the seq after the one read)."""
     return {
         "type": EVENT_TYPE,
         "deleted": True,
         "id": status.pk,
         "uuid": str(status.uuid),
         "user_id": status.user_id,
-        "seq": status.seq + 1,
+        "seq": GONE_SEQ,
     }
 
 
-def gone_event(status_uuid: uuid.UUID | str) -> dict[str, Any]:
-    """A deletion event for a status known only by its uuid (found missing after an outage)."""
-    return {"type": EVENT_TYPE, "deleted": True, "id": None, "uuid": str(status_uuid), "user_id": None, "seq": GONE_SEQ}
+def gone_event(status_uuid: uuid.UUID | str, user_id: Any = None) -> dict[str, Any]:
+    """A deletion event for a status known by its uuid (found missing after an outage, or a tombstone)."""
+    return {
+        "type": EVENT_TYPE,
+        "deleted": True,
+        "id": None,
+        "uuid": str(status_uuid),
+        "user_id": user_id,
+        "seq": GONE_SEQ,
+    }
 
 
 def instance_from_event(model: type[Model], event: dict[str, Any]) -> Any:

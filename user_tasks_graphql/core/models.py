@@ -131,7 +131,6 @@ class UserTaskTombstone(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
     )
-    seq = models.PositiveBigIntegerField(help_text="Newer than any state the status had")
     deleted = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db.models import Q
 
-from ..core.events import EVENT_TYPE, gone_event, load_events
+from ..core.events import gone_event, load_events
 from ..core.models import UserTaskStatus, UserTaskTombstone
 from .groups import routed_by
 
@@ -29,9 +29,5 @@ def changed_since(since: float, groups: Iterable[str]) -> list[dict[str, Any]]:
     events = load_events(UserTaskStatus, changed.order_by("-modified").values_list("pk", flat=True)[:MAX_CATCH_UP])
     present = set(UserTaskStatus.objects.filter(uuid__in=uuids).values_list("uuid", flat=True))
     events.extend(gone_event(gone) for gone in set(uuids) - present)
-    events.extend(_deletion(*values) for values in deleted.values_list("uuid", "user_id", "seq")[:MAX_CATCH_UP])
+    events.extend(gone_event(*values) for values in deleted.values_list("uuid", "user_id")[:MAX_CATCH_UP])
     return events
-
-
-def _deletion(status_uuid: Any, user_id: Any, seq: int) -> dict[str, Any]:
-    return {"type": EVENT_TYPE, "deleted": True, "id": None, "uuid": str(status_uuid), "user_id": user_id, "seq": seq}

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 
+from user_tasks_graphql.core.events import GONE_SEQ
 from user_tasks_graphql.live.catch_up import changed_since
 from user_tasks_graphql.live.groups import ALL_GROUP, status_group, user_group
 from user_tasks_graphql.models import UserTaskStatus
@@ -32,7 +33,7 @@ def test_statuses_deleted_during_the_outage_reach_their_owners_list_groups():
     assert {(e["uuid"], e["deleted"]) for e in events} == {(str(kept.uuid), False), (gone_uuid, True)}
     deletion = next(e for e in events if e["deleted"])
     assert deletion["user_id"] == alice.pk
-    assert deletion["seq"] > 0
+    assert deletion["seq"] == GONE_SEQ, "newer than any state"
 
     everything = changed_since(since, [ALL_GROUP])
     assert {e["uuid"] for e in everything if e["deleted"]} == {gone_uuid, bobs_uuid}
