@@ -131,42 +131,65 @@ def _visible_now(who: Viewer, status_id: int) -> bool:
     return bool(who.rows().filter(pk=status_id).exists())
 
 
+class ListStream:
+    """One subscription's state: its viewer, its inbox, and the point its client can resume from."""
+
+    def __init__(self, who: Viewer, since: str | None) -> None:
+        self.who = who
+        self.inbox = LatestEvents(who.sees)
+        self.point = point_from(since) if since is not None else None
+        self.mark = since or ""  # what every message carries until the next SYNCED
+        self.synced_at = 0.0
+        self.unsynced = False  # live messages were sent since the last read
+        self._widened: dict[int, bool] = {}  # another user's status this viewer may see: asked once each
+
+    def groups(self) -> list[str]:
+        return [ALL_GROUP] if self.who.everything else [user_group(self.who.user.pk)]
+
+    async def read(self, replay: bool) -> list[UserTaskListEvent]:
+        """What changed since the point, carrying the old watermark (a client that leaves halfway
+        resumes from before them), then SYNCED with the new one."""
+        changes, events = await sync_to_async(_read)(self.who, self.point, replay)
+        messages = _sent(self.inbox, changes, events, self.mark)
+        self.point, self.mark = changes.point, watermark(changes.point)
+        self.synced_at, self.unsynced = time.monotonic(), False
+        return [*messages, synced(self.mark)]
+
+    def read_due_in(self) -> float | None:
+        """Seconds until the next read (0: now), None while nothing live was sent since the last."""
+        if not self.unsynced:
+            return None
+        return max(0.0, self.synced_at + watermark_interval() - time.monotonic())
+
+    async def message(self, event: dict[str, Any]) -> UserTaskListEvent | None:
+        self.unsynced = True
+        if event["deleted"]:
+            self.inbox.seen(event["uuid"], GONE_SEQ)
+            return deleted(self.mark, uuid.UUID(event["uuid"]))
+        user = self.who.user
+        if not user.is_superuser and event["user_id"] != user.pk:
+            if event["id"] not in self._widened:
+                self._widened[event["id"]] = await sync_to_async(_visible_now)(self.who, event["id"])
+            if not self._widened[event["id"]]:
+                return None
+        return changed(self.mark, event)
+
+
 async def list_changes(
     info: Info, filters: UserTaskStatusFilter | None, since: str | None
 ) -> AsyncGenerator[UserTaskListEvent, None]:
-    point = point_from(since) if since is not None else None
-    who = await sync_to_async(_viewer)(info, filters)
-    inbox = LatestEvents(who.sees)
-    widened: dict[int, bool] = {}  # another user's status this viewer may see: asked once each
-    async with listen([ALL_GROUP] if who.everything else [user_group(who.user.pk)], inbox):
-        changes, events = await sync_to_async(_read)(who, point, True)
-        mark = watermark(changes.point)
-        for message in _sent(inbox, changes, events, mark):
+    stream = ListStream(await sync_to_async(_viewer)(info, filters), since)
+    async with listen(stream.groups(), stream.inbox):
+        for message in await stream.read(replay=True):
             yield message
-        yield synced(mark)
-        point, synced_at, unsynced = changes.point, time.monotonic(), False
         while True:
-            wait = None if not unsynced else synced_at + watermark_interval() - time.monotonic()
-            event = None if wait is not None and wait <= 0 else await inbox.next(wait)
+            due = stream.read_due_in()
+            event = None if due == 0 else await stream.inbox.next(due)
             if event is None:
-                changes, events = await sync_to_async(_read)(who, point, False)
-                mark = watermark(changes.point)
-                for message in _sent(inbox, changes, events, mark):
+                for message in await stream.read(replay=False):
                     yield message
-                yield synced(mark)
-                point, synced_at, unsynced = changes.point, time.monotonic(), False
-                continue
-            if event["deleted"]:
-                inbox.seen(event["uuid"], GONE_SEQ)
-                yield deleted(mark, uuid.UUID(event["uuid"]))
-            else:
-                if not who.user.is_superuser and event["user_id"] != who.user.pk:
-                    if event["id"] not in widened:
-                        widened[event["id"]] = await sync_to_async(_visible_now)(who, event["id"])
-                    if not widened[event["id"]]:
-                        continue
-                yield changed(mark, event)
-            unsynced = True
+            elif (live := await stream.message(event)) is not None:
+                yield live
 
 
 def _sent(inbox: LatestEvents, changes: Changes, events: list[dict[str, Any]], mark: str) -> list[UserTaskListEvent]:

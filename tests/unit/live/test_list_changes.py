@@ -112,6 +112,8 @@ async def test_changes_between_the_query_and_the_subscription_are_replayed(appli
     assert changed == expected
     assert [m["deletedUuid"] for m in got if m["kind"] == "DELETED"] == [str(deleted.uuid)]
     assert [m["kind"] for m in got][-1] == "SYNCED"
+    assert {m["watermark"] for m in got[:-1]} == {mark}, "a client leaving mid-replay resumes from before it"
+    assert got[-1]["watermark"] != mark
 
     await sync_to_async(new.start)()
     live = await next_message(socket)
