@@ -12,7 +12,7 @@ from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
 from user_tasks_graphql.core.changes import MAX_CHANGES, Point, PointUnknown, changes_since, current_point
-from user_tasks_graphql.core.maintenance import purge_old_tombstones
+from user_tasks_graphql.core.maintenance import purge_old_tombstones, purge_old_user_tasks
 from user_tasks_graphql.models import UserTaskStatus, UserTaskTombstone
 
 POSTGRESQL = connection.vendor == "postgresql"
@@ -165,3 +165,15 @@ def test_the_purge_keeps_tombstones_a_valid_watermark_may_need(alice: Any, setti
     )
     assert purge_old_tombstones() == 1, "retention plus an hour"
     assert UserTaskTombstone.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_statuses_the_purge_deletes_leave_tombstones(alice: Any, settings: Any):
+    settings.USER_TASKS_MAX_AGE = datetime.timedelta(days=1)
+    old = create(alice, "old")
+    old.succeed()
+    UserTaskStatus.objects.filter(pk=old.pk).update(created=timezone.now() - datetime.timedelta(days=2))
+    point = current_point()
+    assert purge_old_user_tasks() == 1
+    changes = changes_since(point, UserTaskStatus.objects.all(), UserTaskTombstone.objects.all(), True)
+    assert [d.uuid for d in changes.deletions] == [old.uuid]

@@ -6,11 +6,13 @@ from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
 from strawberry import relay
 
 from user_tasks_graphql.models import UserTaskStatus
+from user_tasks_graphql.schema import list_changes as list_changes_module
 
 from .wsclient import GraphQLSocket, session_cookie
 
@@ -210,3 +212,88 @@ async def test_anonymous_sockets_are_refused(application: Any, transactional_db:
     payload = await socket.next_payload("1")
     assert payload["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED", payload
     await socket.close()
+
+
+@pytest.mark.parametrize("when", ["before the read", "after the read"])
+async def test_a_change_committed_around_the_replay_read_arrives_once_either_way(
+    application: Any, alice: Any, monkeypatch: Any, when: str
+):
+    """The subscription listens before it reads: a change committed between the two is in the read
+    (and its event, arriving too, is not sent again); one committed right after the read arrives live."""
+    mark = await sync_to_async(list_watermark)(alice)
+    task = await sync_to_async(create)(alice, "task")
+    read = list_changes_module._read
+
+    def read_with_a_change_around(*args: Any, **kwargs: Any) -> Any:
+        if when == "before the read":
+            task.start()
+        changes = read(*args, **kwargs)
+        if when == "after the read":
+            task.start()
+        return changes
+
+    monkeypatch.setattr(list_changes_module, "_read", read_with_a_change_around)
+    socket = await subscribed(application, alice, {"since": mark})
+    got = await messages_until_synced(socket)
+    if when == "after the read":
+        got.append(await next_message(socket))
+    states = [m["status"]["state"] for m in got if m["kind"] == "CHANGED"]
+    if when == "before the read":
+        assert states == ["IN_PROGRESS"], "the read saw the change"
+    else:
+        assert states == ["PENDING", "IN_PROGRESS"], "the read saw the new task, the event its start"
+    assert await socket.nothing_more(), "the change's own event is not sent a second time"
+    await socket.close()
+
+
+async def test_superusers_follow_everyones_tasks_and_replay_everyones_deletions(
+    application: Any, alice: Any, bob: Any
+):
+    admin = await sync_to_async(get_user_model().objects.create_superuser)("admin", password="x")
+    mark = await sync_to_async(list_watermark)(admin)
+
+    def meanwhile() -> str:
+        create(alice, "alice's")
+        gone = create(bob, "bob's, deleted")
+        gone_uuid = str(gone.uuid)
+        gone.delete()
+        return gone_uuid
+
+    gone_uuid = await sync_to_async(meanwhile)()
+    socket = await subscribed(application, admin, {"since": mark})
+    got = await messages_until_synced(socket)
+    assert [(m["kind"], m["status"] and m["status"]["name"], m["deletedUuid"]) for m in got] == [
+        ("CHANGED", "alice's", None),
+        ("DELETED", None, gone_uuid),
+        ("SYNCED", None, None),
+    ]
+    await sync_to_async(create)(bob, "bob's, live")
+    assert (await next_message(socket))["status"]["name"] == "bob's, live"
+    await socket.close()
+
+
+def staff_see_everything(user: Any, queryset: Any) -> Any:
+    return queryset if user.is_staff else queryset.none()
+
+
+async def test_a_widened_rule_lets_a_viewer_follow_others_tasks(
+    application: Any, alice: Any, bob: Any, settings: Any
+):
+    settings.USER_TASKS_VISIBLE_STATUSES = f"{__name__}.staff_see_everything"
+
+    def staff() -> Any:
+        return get_user_model().objects.create_user("carol", password="x", is_staff=True)
+
+    carol = await sync_to_async(staff)()
+    mark = await sync_to_async(list_watermark)(carol)
+    await sync_to_async(create)(alice, "alice's")
+    watcher = await subscribed(application, carol, {"since": mark})
+    assert [m["status"] and m["status"]["name"] for m in await messages_until_synced(watcher)] == ["alice's", None]
+    plain = await subscribed(application, bob, {"since": mark})
+    assert [m["kind"] for m in await messages_until_synced(plain)] == ["SYNCED"], "the rule does not widen bob's"
+
+    await sync_to_async(create)(alice, "alice's, live")
+    assert (await next_message(watcher))["status"]["name"] == "alice's, live"
+    assert await plain.nothing_more()
+    await watcher.close()
+    await plain.close()
