@@ -246,9 +246,7 @@ async def test_a_change_committed_around_the_replay_read_arrives_once_either_way
     await socket.close()
 
 
-async def test_superusers_follow_everyones_tasks_and_replay_everyones_deletions(
-    application: Any, alice: Any, bob: Any
-):
+async def test_superusers_follow_everyones_tasks_and_replay_everyones_deletions(application: Any, alice: Any, bob: Any):
     admin = await sync_to_async(get_user_model().objects.create_superuser)("admin", password="x")
     mark = await sync_to_async(list_watermark)(admin)
 
@@ -276,9 +274,7 @@ def staff_see_everything(user: Any, queryset: Any) -> Any:
     return queryset if user.is_staff else queryset.none()
 
 
-async def test_a_widened_rule_lets_a_viewer_follow_others_tasks(
-    application: Any, alice: Any, bob: Any, settings: Any
-):
+async def test_a_widened_rule_lets_a_viewer_follow_others_tasks(application: Any, alice: Any, bob: Any, settings: Any):
     settings.USER_TASKS_VISIBLE_STATUSES = f"{__name__}.staff_see_everything"
 
     def staff() -> Any:
