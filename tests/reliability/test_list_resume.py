@@ -30,7 +30,7 @@ from django.db.models import F
 from django.utils import timezone
 from websockets.typing import Subprotocol
 
-from tests.integration.conftest import Server, Worker, session_cookie
+from tests.integration.conftest import PrivateRedis, Server, Worker, session_cookie
 from tests.testapp import tasks
 from user_tasks_graphql.models import UserTaskState, UserTaskStatus
 
@@ -76,6 +76,19 @@ class ListClient:
         elif message["kind"] == "DELETED":
             self.rows.pop(message["deletedUuid"], None)
         self.watermark = message["watermark"]  # after applying: leaving now resumes after this one
+
+    async def follow(self, ws: Any, until: Callable[[], bool], timeout: float) -> None:
+        """Read messages on an open subscription until ``until()`` holds after a SYNCED."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            message = json.loads(await asyncio.wait_for(ws.recv(), max(0.1, deadline - loop.time())))
+            assert message["type"] == "next", message
+            assert "errors" not in message["payload"], message
+            event = message["payload"]["data"]["userTaskStatusChanges"]
+            self.apply(event)
+            if event["kind"] == "SYNCED" and until():
+                return
 
     async def visit(self, stay: float, until_synced: bool = False, at_most: int | None = None) -> None:
         """One connection: subscribe from the newest watermark, read for ``stay`` seconds (or until
@@ -191,3 +204,43 @@ async def test_a_client_following_the_watermark_ends_with_the_database_list(
     assert any(row["name"].startswith("created late") for row in expected.values())
     assert client.visits > 20
     assert client.replayed > 0
+
+
+async def test_a_client_connected_through_a_layer_outage_ends_with_the_database_list(
+    layer_redis: PrivateRedis, start_worker: Callable[..., Worker], start_server: Callable[..., Server]
+):
+    """The channel layer's Redis restarted (its data gone) while tasks progress, finish and are
+    deleted: the socket stays open, and what the outage swallowed comes from the database."""
+    env = {"TEST_CHANNEL_REDIS_URL": layer_redis.url, "TEST_USER_TASKS_WATERMARK_INTERVAL": "0.3",
+           "TEST_USER_TASKS_PUBLISH_RETRY_AFTER": "1"}  # fmt: skip
+    await sync_to_async(start_worker)(**env)
+    server = await sync_to_async(start_server)(**env)
+    user = await sync_to_async(get_user_model().objects.create_user)("outage-follower", password="x")
+    client = ListClient(server, await sync_to_async(session_cookie)(user))
+    await sync_to_async(client.load)()
+    headers = {"Origin": server.http, "Cookie": f"sessionid={client.cookie}"}
+    async with websockets.connect(server.ws, subprotocols=[Subprotocol("graphql-transport-ws")],
+                                  additional_headers=headers) as ws:  # fmt: skip
+        await ws.send(json.dumps({"type": "connection_init"}))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        payload = {"query": SUB, "variables": {"since": client.watermark}}
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+        await client.follow(ws, lambda: True, 10)
+        results = [
+            await sync_to_async(tasks.progress_task.delay)(user.id, f"task {index}", step_seconds=0.2, total_steps=10)
+            for index in range(6)
+        ]
+        await client.follow(ws, lambda: len(client.rows) == 6, 10)
+        layer_redis.kill()
+        finished = await sync_to_async(UserTaskStatus.objects.filter(user=user).order_by("created").first)()
+        assert finished is not None
+        await sync_to_async(finished.delete)()  # during the outage: its event is lost
+        await asyncio.sleep(4)
+        layer_redis.start()
+        while not await sync_to_async(all)(result.ready() for result in results):
+            await asyncio.sleep(0.2)
+        expected = await sync_to_async(database_rows)(user.id)
+        await client.follow(ws, lambda: client.rows == expected, 30)
+    assert len(expected) == 5
+    assert all(row["state"] == "SUCCEEDED" for row in expected.values())
+    assert server.output().count("Live task updates are not being received") == 1, "the outage was noticed"
