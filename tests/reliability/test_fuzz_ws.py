@@ -106,6 +106,11 @@ def expect(document: str, viewer_uuids: list[uuid.UUID], authenticated: bool, pr
     if root.name.value == "userTaskStatuses":  # never completes on its own
         return Expectation(closes=False, stays_open=authenticated)
     arguments = {argument.name.value: argument.value for argument in root.arguments or ()}
+    if root.name.value == "userTaskStatusChanges":  # never completes, unless its `since` is refused
+        since = arguments.get("since")
+        return Expectation(
+            closes=False, stays_open=authenticated and (since is None or isinstance(since, graphql.NullValueNode))
+        )
     target = arguments.get("uuid")
     own = isinstance(target, graphql.StringValueNode) and target.value in {str(u) for u in viewer_uuids}
     return Expectation(closes=False, stays_open=authenticated and own)  # a snapshot, then events

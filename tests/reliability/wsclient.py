@@ -25,7 +25,7 @@ from user_tasks_graphql.models import UserTaskArtifact, UserTaskStatus
 
 TRANSPORT_WS = "graphql-transport-ws"
 LEGACY_WS = "graphql-ws"
-CODES = {"UNAUTHENTICATED", "NOT_FOUND", "FORBIDDEN", "BAD_USER_INPUT", "INTERNAL_SERVER_ERROR"}
+CODES = {"UNAUTHENTICATED", "NOT_FOUND", "FORBIDDEN", "BAD_USER_INPUT", "WATERMARK_EXPIRED", "INTERNAL_SERVER_ERROR"}
 LEAKS = ("Traceback", "SELECT ", "psycopg", "sqlite3", 'File "/')
 SERVER_FAULTS = ("Traceback", "Exception in ASGI application", "Unexpected error in a GraphQL operation")
 TERMINAL = {"complete", "error"}

@@ -95,7 +95,7 @@ class UserTaskStatusType(relay.Node):
     def get_queryset(cls, queryset: QuerySet[Any], info: Info, **kwargs: Any) -> QuerySet[Any]:
         if _under_a_visible_status(info):  # a container's children: its owner's, so visible too
             return queryset
-        return queryset & visible_statuses(viewer(info))
+        return restricted(queryset, visible_statuses(viewer(info)))
 
 
 @strawberry_django.type(UserTaskArtifact, name="UserTaskArtifact")
@@ -120,7 +120,15 @@ class UserTaskArtifactType(relay.Node):
     def get_queryset(cls, queryset: QuerySet[Any], info: Info, **kwargs: Any) -> QuerySet[Any]:
         if _under_a_visible_status(info):  # a visible status's artifacts are visible by definition
             return queryset
-        return queryset & visible_artifacts(viewer(info))
+        return restricted(queryset, visible_artifacts(viewer(info)))
+
+
+def restricted(queryset: QuerySet[Any], visible: QuerySet[Any]) -> QuerySet[Any]:
+    """``queryset``'s rows that are also ``visible`` (Django combines only querysets that are both
+    distinct or both not: a filter's ``DISTINCT: true`` makes the list's distinct)."""
+    if queryset.query.distinct:
+        visible = visible.distinct(*queryset.query.distinct_fields)
+    return queryset & visible
 
 
 def _under_a_visible_status(info: Info) -> bool:
