@@ -1,8 +1,9 @@
-"""Driving the demo SPA in Chromium: logging in, starting tasks, recording what its bars showed,
-and checking a page with axe-core."""
+"""Driving the demo SPA in Chromium: logging in, starting tasks, recording what its bars showed, holding
+back or cutting its websocket and reading the list subscription's frames, and checking a page with axe-core."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import threading
@@ -10,6 +11,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+from user_tasks_graphql.models import UserTaskState, UserTaskStatus
 
 from .conftest import REPO, Server
 
@@ -39,13 +44,23 @@ RECORD_BARS = """selector => {
 
 
 def log_in(browser: Any, server: Server, username: str, viewport: dict[str, int] = DESKTOP) -> Any:
-    page = browser.new_context(viewport=viewport, accept_downloads=True).new_page()
+    page = new_page(browser, viewport)
+    sign_in(page, server, username)
+    wait_connected(page)
+    return page
+
+
+def new_page(browser: Any, viewport: dict[str, int] = DESKTOP) -> Any:
+    """A page in a new browser session, to watch or route before it loads the SPA."""
+    return browser.new_context(viewport=viewport, accept_downloads=True).new_page()
+
+
+def sign_in(page: Any, server: Server, username: str) -> None:
+    """Log in through the form; the SPA loads, without waiting for its websocket."""
     page.goto(f"{server.http}/accounts/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", "secret")
     page.click("button[type=submit]")
-    wait_connected(page)
-    return page
 
 
 def open_tab(page: Any, server: Server) -> Any:
@@ -140,6 +155,110 @@ def graphql_posts(page: Any) -> list[str]:
     return sent
 
 
+def operations(posts: list[str]) -> list[str]:
+    return [json.loads(post)["operationName"] for post in posts]
+
+
+def wait_for_states(page: Any, expected: list[tuple[str, str]], timeout: float = 10000) -> None:
+    """Until the list shows ``expected`` (uuid, state) rows in this order; then it must."""
+    with contextlib.suppress(PlaywrightTimeoutError):
+        page.wait_for_function(SAME_STATES, arg=[list(pair) for pair in expected], timeout=timeout)
+    shown = states(page)
+    assert shown == expected, f"the list shows {shown}, not {expected}"
+
+
+SAME_STATES = """expected => JSON.stringify([...document.querySelectorAll('li.task')]
+  .map(i => [i.dataset.uuid, i.dataset.state])) === JSON.stringify(expected)"""
+
+
+def wait_until(page: Any, condition: Callable[[], Any], what: str, timeout: float = 10.0) -> Any:
+    """Poll a condition on what Playwright's events recorded, letting them arrive meanwhile."""
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {what}"
+        page.wait_for_timeout(50)
+    return value
+
+
+def list_event(frame: str | bytes) -> dict[str, Any] | None:
+    """The list subscription's event a server-to-page websocket frame carries, if it is one."""
+    message = json.loads(frame)
+    data = (message.get("payload") or {}).get("data") if message.get("type") == "next" else None
+    return (data or {}).get("userTaskStatusChanges")
+
+
+class ListFrames:
+    """What the page's websockets carried for the list: each subscribe's ``since``, each event."""
+
+    def __init__(self, page: Any) -> None:
+        self.since: list[str | None] = []
+        self.events: list[dict[str, Any]] = []
+        page.on("websocket", lambda ws: [ws.on("framesent", self.sent), ws.on("framereceived", self.received)])
+
+    def sent(self, frame: str | bytes) -> None:
+        message = json.loads(frame)
+        if message.get("type") == "subscribe" and message["payload"].get("operationName") == "TaskListChanges":
+            self.since.append(message["payload"]["variables"].get("since"))
+
+    def received(self, frame: str | bytes) -> None:
+        if event := list_event(frame):
+            self.events.append(event)
+
+    def synced(self) -> list[str]:
+        return [event["watermark"] for event in self.events if event["kind"] == "SYNCED"]
+
+
+class RoutedSockets:
+    """The page's websockets reach the server through Playwright. ``hold``: what the page sends waits
+    for ``release()`` (graphql-ws subscribes once the server acknowledged its init); ``cut``: the first
+    socket closes right after the first list change it brings; ``refuse``: the first list subscribe
+    asks for a watermark the server never gave."""
+
+    def __init__(self, page: Any, hold: bool = False, cut: bool = False, refuse: bool = False) -> None:
+        self.holding, self.cut, self.refuse = hold, cut, refuse
+        self.held: list[tuple[Any, str | bytes]] = []
+        self.opened = 0
+        self.cut_after: dict[str, Any] | None = None
+        page.route_web_socket("**/graphql/", self.route)
+
+    def route(self, to_page: Any) -> None:
+        self.opened += 1
+        to_server = to_page.connect_to_server()
+        to_page.on_message(lambda message: self.to_server(to_server, message))
+        if self.cut and self.opened == 1:
+            to_server.on_message(lambda message: self.to_page_until_cut(to_page, to_server, message))
+
+    def to_server(self, to_server: Any, message: str | bytes) -> None:
+        sent = json.loads(message)
+        if self.refuse and sent.get("type") == "subscribe" and "since" in sent["payload"]["variables"]:
+            self.refuse = False
+            sent["payload"]["variables"]["since"] = REFUSED_WATERMARK
+            message = json.dumps(sent)
+        if self.holding:
+            self.held.append((to_server, message))
+        else:
+            to_server.send(message)
+
+    def release(self) -> None:
+        self.holding = False
+        for to_server, message in self.held:
+            to_server.send(message)
+        self.held.clear()
+
+    def to_page_until_cut(self, to_page: Any, to_server: Any, message: str | bytes) -> None:
+        if self.cut_after is not None:
+            return  # what the server sent after the cut never arrives
+        to_page.send(message)
+        event = list_event(message)
+        if event and event["kind"] == "CHANGED":
+            self.cut_after = event
+            to_page.close(code=1012, reason="Service restart")  # graphql-ws retries after this code
+            to_server.close()
+
+
+REFUSED_WATERMARK = "a watermark this server never gave"
+
+
 def in_thread(work: Callable[[], Any]) -> Any:
     """Run ORM work beside Playwright's event loop, which forbids it in this thread."""
     outcome: dict[str, Any] = {}
@@ -171,3 +290,8 @@ def save_screenshot(page: Any, name: str, docs_images: Path | None) -> None:
     if docs_images is not None:
         docs_images.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(docs_images / name), full_page=True)
+
+
+def alice_statuses() -> list[tuple[str, str]]:
+    rows = UserTaskStatus.objects.filter(user__username="alice", parent=None).order_by("-created")
+    return [(str(uuid), UserTaskState(state).name) for uuid, state in rows.values_list("uuid", "state")]

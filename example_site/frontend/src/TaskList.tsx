@@ -1,12 +1,13 @@
-// The list: one query, kept live by the list subscription through the normalized cache.
+// The list: one query (with the watermark it was read at), kept live by the list subscription
+// from that watermark on through the normalized cache (src/listChanges.ts).
 import { useQuery } from "@apollo/client/react";
-import { useEffect } from "react";
 
 import { CancelButton, DeleteButton } from "./actions";
-import { LIST_VARIABLES, PAGE_SIZE, withStatus } from "./cache";
+import { LIST_VARIABLES, PAGE_SIZE } from "./cache";
 import type { TaskFieldsFragment } from "./gql/graphql";
+import { useListChanges } from "./listChanges";
 import { useReport } from "./notices";
-import { TaskList as TaskListQuery, TaskListChanges } from "./operations";
+import { TaskList as TaskListQuery } from "./operations";
 import { ProgressBar } from "./ProgressBar";
 import { taskHref } from "./route";
 import { StartForm } from "./StartForm";
@@ -15,21 +16,16 @@ import { elapsed, formatDuration, useNow } from "./time";
 
 export function TaskList() {
   const report = useReport();
-  const { data, error, subscribeToMore, fetchMore, loading } = useQuery(TaskListQuery, {
+  const { data, error, refetch, fetchMore, loading } = useQuery(TaskListQuery, {
     variables: LIST_VARIABLES,
   });
-
-  useEffect(
-    () =>
-      subscribeToMore({
-        document: TaskListChanges,
-        // Apollo has already written the event's status into the cache, so a listed task shows
-        // it by now; only a task the list lacks changes the list.
-        updateQuery: (_, { complete, previousData, subscriptionData }) =>
-          complete ? withStatus(previousData, subscriptionData.data.userTaskStatuses) : undefined,
-      }),
-    [subscribeToMore],
-  );
+  // after WATERMARK_EXPIRED: the list read again, to be followed from its new watermark
+  const reload = async () => {
+    const { data: again } = await refetch();
+    if (!again) throw new Error("the list was not read again");
+    return again.userTaskStatuses.watermark;
+  };
+  useListChanges(data?.userTaskStatuses.watermark, reload);
 
   const connection = data?.userTaskStatuses;
   return (

@@ -7,6 +7,7 @@ import { GraphQLWsLink } from "@apollo/client/link/subscriptions";
 import { relayStylePagination } from "@apollo/client/utilities";
 import { OperationTypeNode } from "graphql";
 import { createClient } from "graphql-ws";
+import type { Client } from "graphql-ws";
 
 import { createConnection } from "./connection";
 import type { Connection } from "./connection";
@@ -15,14 +16,14 @@ function csrfToken(): string {
   return document.cookie.match(/(?:^|; )csrftoken=([^;]+)/)?.[1] ?? "";
 }
 
-export function createApollo(): { client: ApolloClient; connection: Connection } {
+export function createApollo(): { client: ApolloClient; connection: Connection; socket: Client } {
   const connection = createConnection();
   let everConnected = false;
   const ws = createClient({
     url: `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/graphql/`,
     lazy: false, // connect at once, so the indicator is right before the first subscription
     // a server restart or a lost network: retry for ever, backing off to 5 s; the operations
-    // that were running are subscribed again and send their current state first
+    // that were running are subscribed again (the list restarts its own: src/listChanges.ts)
     retryAttempts: Infinity,
     shouldRetry: () => true,
     retryWait: (retries) => new Promise((resolve) => setTimeout(resolve, Math.min(5000, 500 * 2 ** retries))),
@@ -58,12 +59,5 @@ export function createApollo(): { client: ApolloClient; connection: Connection }
     },
   });
   const client = new ApolloClient({ link, cache });
-
-  // Events sent while the socket was down are lost (deletions are never sent): after a
-  // reconnect, the lists on screen are read again. A task page needs nothing: its subscription
-  // starts again with the task's current state.
-  ws.on("connected", (_socket, _payload, wasRetry) => {
-    if (wasRetry) void client.refetchQueries({ include: "active" });
-  });
-  return { client, connection };
+  return { client, connection, socket: ws };
 }

@@ -1,14 +1,16 @@
 // How the task list follows events in Apollo's normalized cache. A status is one cache object
-// (keyed by its global id) wherever it appears, so an event for a listed task has already
-// updated it in place when these functions run: the list only changes for a task it lacks
-// (a new one, at its place in the newest-first order) or one that was deleted.
+// (keyed by its global id) wherever it appears, so writing an event's status updates it in place
+// everywhere: the list only changes for a task it lacks (a new one, at its place in the
+// newest-first order) or one that was deleted.
 import type { ApolloCache } from "@apollo/client";
 
-import type { TaskFieldsFragment, TaskListQuery } from "./gql/graphql";
-import { TaskList } from "./operations";
+import type { TaskFieldsFragment, TaskListQuery, UserTaskStatusFilter } from "./gql/graphql";
+import { TaskFields, TaskList } from "./operations";
 
 export const PAGE_SIZE = 20;
-export const LIST_VARIABLES = { first: PAGE_SIZE };
+// the list and its subscription select the same tasks: the viewer's top-level ones
+export const LIST_FILTERS: UserTaskStatusFilter = { topLevel: true };
+export const LIST_VARIABLES = { filters: LIST_FILTERS, first: PAGE_SIZE };
 
 // Deleted here: an event published before the delete (its cancel) may still be on its way.
 const deleted = new Set<string>();
@@ -39,6 +41,17 @@ export function addToList(cache: ApolloCache, status: TaskFieldsFragment): void 
   cache.updateQuery({ query: TaskList, variables: LIST_VARIABLES }, (list) =>
     list ? withStatus(list, status) : undefined,
   );
+}
+
+/** A status from the list subscription: into the cache unless the cache has a newer state (a
+ * replay repeats what came live: the higher `seq` wins), and into the list if it lacks it. */
+export function changed(cache: ApolloCache, status: TaskFieldsFragment): void {
+  if (deleted.has(status.id)) return;
+  const id = cache.identify(status);
+  const cached = cache.readFragment({ fragment: TaskFields, id });
+  const newest = cached && cached.seq > status.seq ? cached : status;
+  if (newest === status) cache.writeFragment({ fragment: TaskFields, id, data: status });
+  addToList(cache, newest);
 }
 
 /** After a delete: drop the object; lists and trees skip references to it from then on. */

@@ -8,14 +8,17 @@ import { createRoot } from "react-dom/client";
 
 import { createApollo } from "./apollo";
 import { App } from "./App";
+import { Socket } from "./listChanges";
 
-const { client, connection } = createApollo();
+const { client, connection, socket } = createApollo();
 const root = document.getElementById("app");
 if (!root) throw new Error("the page has no #app element");
 createRoot(root).render(
   <StrictMode>
     <ApolloProvider client={client}>
-      <App connection={connection} username={document.body.dataset.username ?? ""} />
+      <Socket value={socket}>
+        <App connection={connection} username={document.body.dataset.username ?? ""} />
+      </Socket>
     </ApolloProvider>
   </StrictMode>,
 );

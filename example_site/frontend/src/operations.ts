@@ -16,6 +16,7 @@ export const TaskFields = graphql(`
     isFinished
     isContainer
     attempts
+    seq
     created
     modified
   }
@@ -52,9 +53,11 @@ export const TaskPageFields = graphql(`
   }
 `);
 
+/** A page of the viewer's tasks, newest first, and the watermark it was read at. */
 export const TaskList = graphql(`
-  query TaskList($first: Int!, $after: String) {
-    userTaskStatuses(first: $first, after: $after) {
+  query TaskList($filters: UserTaskStatusFilter, $first: Int!, $after: String) {
+    userTaskStatuses(filters: $filters, first: $first, after: $after) {
+      watermark
       totalCount
       edges {
         node {
@@ -69,11 +72,16 @@ export const TaskList = graphql(`
   }
 `);
 
-/** Every change to the viewer's top-level tasks, new ones included. */
+/** Every change to the list's tasks committed after `since`, deletions included, then live. */
 export const TaskListChanges = graphql(`
-  subscription TaskListChanges {
-    userTaskStatuses {
-      ...TaskFields
+  subscription TaskListChanges($filters: UserTaskStatusFilter, $since: String) {
+    userTaskStatusChanges(filters: $filters, since: $since) {
+      kind
+      watermark
+      deletedId
+      status {
+        ...TaskFields
+      }
     }
   }
 `);

@@ -2,9 +2,9 @@
 
 What a person sees: live bars, cancel (shown before the server answers) and failure, a server
 restart survived, a canvas's tree finishing, artifacts shown, linked and downloaded, two tabs
-agreeing, a second user seeing nothing, and pages that axe-core, the keyboard and a phone's width
-accept. Not covered: a task deleted in one tab stays in another until that tab reloads, as the
-server sends list subscriptions no event for a deletion.
+agreeing (a task deleted in one leaves the other too), a second user seeing nothing, and pages that
+axe-core, the keyboard and a phone's width accept. test_list.py forces each gap
+of the list's subscription.
 """
 
 from __future__ import annotations
@@ -14,22 +14,19 @@ import io
 import json
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
-from playwright.sync_api import sync_playwright
 
 from user_tasks_graphql.models import UserTaskArtifact, UserTaskState, UserTaskStatus
 
-from .conftest import REPO, Server, Worker
-from .spa_pages import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    MANIFEST,
+from ..conftest import REPO, Server, Worker
+from ..spa_pages import (
     PHONE,
+    alice_statuses,
     fits_width,
     graphql_posts,
     in_thread,
@@ -54,40 +51,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 # UPDATE_DOCS_IMAGES=1 writes the screenshots README.md shows
 DOCS_IMAGES = REPO / "docs" / "img" if os.environ.get("UPDATE_DOCS_IMAGES") else None
 ALL_CHILDREN = "[...document.querySelectorAll('#children li.child')]"
-
-
-@pytest.fixture
-def accounts(db: Any) -> None:
-    """Created before the browser starts: Playwright's sync API runs an event loop in this thread."""
-    users = get_user_model().objects
-    users.create_user("alice", password="secret")
-    users.create_user("bob", password="secret")
-
-
-@pytest.fixture
-def browser(accounts: None) -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed (.ci/run installs Debian's chromium package)")
-        pytest.skip("chromium is not installed: apt-get install chromium")
-    assert MANIFEST.exists(), "the SPA is not built: run `make test` (it builds it with npm)"
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def media(tmp_path: Path) -> dict[str, str]:
-    """One media root for the worker that stores artifact files and the server that sends them."""
-    (tmp_path / "media").mkdir()
-    return {"TEST_MEDIA_ROOT": str(tmp_path / "media")}
-
-
-@pytest.fixture
-def site(start_server: Callable[..., Server], start_worker: Callable[..., Worker], media: dict[str, str]) -> Server:
-    start_worker(**media)
-    return start_server(**media)
 
 
 def only_forward(trail: list[tuple[int, str]]) -> bool:
@@ -269,11 +232,6 @@ def test_artifacts_show_text_link_web_addresses_and_download_files_for_their_own
     assert page.request.get(f"{site.http}{file_url}").body() == expected_csv(20)
     other = log_in(browser, site, "bob")
     assert other.request.get(f"{site.http}{file_url}").status == 404, "only the owner may download it"
-
-
-def alice_statuses() -> list[tuple[str, str]]:
-    rows = UserTaskStatus.objects.filter(user__username="alice", parent=None).order_by("-created")
-    return [(str(uuid), UserTaskState(state).name) for uuid, state in rows.values_list("uuid", "state")]
 
 
 def test_two_tabs_of_one_user_show_the_same_tasks_from_events_alone(site: Server, browser: Any):
