@@ -11,8 +11,8 @@ the events did not bring) and says so with ``SYNCED``.
 
 from __future__ import annotations
 
+import asyncio
 import enum
-import time
 import uuid
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
@@ -34,6 +34,7 @@ from ..live.hub import listen
 from .context import viewer
 from .errors import watermark_expired
 from .filters import UserTaskStatusFilter, filter_q, q_matches
+from .list_sharing import MarkedResults, change_results
 from .live import LatestEvents, selects_relation
 from .loading import first_selected
 from .types import UserTaskStatusType
@@ -62,6 +63,7 @@ class UserTaskListEvent:
     watermark: str = strawberry.field(description="Pass as `since` to resume after this message.")
     deleted_uuid: uuid.UUID | None = strawberry.field(default=None, description="The deleted status (DELETED).")
     event: strawberry.Private[dict[str, Any] | None] = None
+    shared_results: strawberry.Private[MarkedResults | None] = None  # a live change's (list_sharing.py)
 
     @strawberry.field(description="The Node id of the deleted status (DELETED), as `UserTaskStatus.id` was.")
     def deleted_id(self) -> strawberry.ID | None:
@@ -139,7 +141,7 @@ class ListStream:
         self.inbox = LatestEvents(who.sees)
         self.point = point_from(since) if since is not None else None
         self.mark = since or ""  # what every message carries until the next SYNCED
-        self.synced_at = 0.0
+        self.synced_at = 0.0  # the loop's clock at the last read
         self.unsynced = False  # live messages were sent since the last read
         self._widened: dict[int, bool] = {}  # another user's status this viewer may see: asked once each
 
@@ -152,17 +154,13 @@ class ListStream:
         changes, events = await sync_to_async(_read)(self.who, self.point, replay)
         messages = _sent(self.inbox, changes, events, self.mark)
         self.point, self.mark = changes.point, watermark(changes.point)
-        self.synced_at, self.unsynced = time.monotonic(), False
+        self.synced_at, self.unsynced = asyncio.get_running_loop().time(), False
         return [*messages, synced(self.mark)]
 
-    def read_due_in(self) -> float | None:
-        """Seconds until the next read (0: now), None while nothing live was sent since the last."""
-        if not self.unsynced:
-            return None
-        return max(0.0, self.synced_at + watermark_interval() - time.monotonic())
-
     async def message(self, event: dict[str, Any]) -> UserTaskListEvent | None:
-        self.unsynced = True
+        if not self.unsynced:  # the next read is due an interval after the last
+            self.unsynced = True
+            self.inbox.alarm_at(self.synced_at + watermark_interval())
         if event["deleted"]:
             self.inbox.seen(event["uuid"], GONE_SEQ)
             return deleted(self.mark, uuid.UUID(event["uuid"]))
@@ -172,7 +170,9 @@ class ListStream:
                 self._widened[event["id"]] = await sync_to_async(_visible_now)(self.who, event["id"])
             if not self._widened[event["id"]]:
                 return None
-        return changed(self.mark, event)
+        message = changed(self.mark, event)
+        message.shared_results = change_results.marked(event, self.mark)
+        return message
 
 
 async def list_changes(
@@ -180,16 +180,18 @@ async def list_changes(
 ) -> AsyncGenerator[UserTaskListEvent, None]:
     stream = ListStream(await sync_to_async(_viewer)(info, filters), since)
     async with listen(stream.groups(), stream.inbox):
-        for message in await stream.read(replay=True):
-            yield message
-        while True:
-            due = stream.read_due_in()
-            event = None if due == 0 else await stream.inbox.next(due)
-            if event is None:
-                for message in await stream.read(replay=False):
-                    yield message
-            elif (live := await stream.message(event)) is not None:
-                yield live
+        try:
+            for message in await stream.read(replay=True):
+                yield message
+            while True:
+                event = await stream.inbox.next()
+                if event is None:  # the alarm: a read is due
+                    for message in await stream.read(replay=False):
+                        yield message
+                elif (live := await stream.message(event)) is not None:
+                    yield live
+        finally:
+            stream.inbox.close()
 
 
 def _sent(inbox: LatestEvents, changes: Changes, events: list[dict[str, Any]], mark: str) -> list[UserTaskListEvent]:

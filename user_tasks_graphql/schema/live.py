@@ -28,13 +28,16 @@ from .shared_results import SharedResults
 
 class LatestEvents:
     """A subscription's inbox: the hub offers events, the subscription reads the newest per status,
-    statuses in the order they started waiting."""
+    statuses in the order they started waiting; and an alarm, for a subscription with something to
+    do at a time (one timer, not one per wait)."""
 
     def __init__(self, accept: Callable[[dict[str, Any]], bool]) -> None:
         self._accept = accept
         self._pending: Newest[dict[str, Any]] = Newest()
         self._seen: Newest[None] = Newest()
-        self._ready = asyncio.Event()
+        self._ready = asyncio.Event()  # set while an event is pending or the alarm went off
+        self._alarm: asyncio.TimerHandle | None = None
+        self._rang = False
 
     def seen(self, key: str, seq: int) -> bool:
         """Events of ``key`` up to ``seq`` are known to the client from now on (a snapshot): whether
@@ -48,6 +51,20 @@ class LatestEvents:
         if seq > self._seen.seq(key) and self._pending.offer(key, seq, message):
             self._ready.set()
 
+    def alarm_at(self, when: float) -> None:
+        """``next`` returns None once the loop's clock reaches ``when`` (one alarm at a time)."""
+        if self._alarm is None and not self._rang:
+            self._alarm = asyncio.get_running_loop().call_at(when, self._ring)
+
+    def _ring(self) -> None:
+        self._alarm, self._rang = None, True
+        self._ready.set()
+
+    def close(self) -> None:
+        if self._alarm is not None:
+            self._alarm.cancel()
+            self._alarm = None
+
     def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
         return self._events()
 
@@ -57,16 +74,15 @@ class LatestEvents:
             if event is not None:
                 yield event
 
-    async def next(self, timeout: float | None = None) -> dict[str, Any] | None:
-        """The next event the client does not know yet, or None after ``timeout`` seconds without."""
+    async def next(self) -> dict[str, Any] | None:
+        """The next event the client does not know yet, or None when the alarm rings."""
         while True:
-            if timeout is None:
-                await self._ready.wait()
-            else:
-                try:
-                    await asyncio.wait_for(self._ready.wait(), timeout)
-                except TimeoutError:
-                    return None
+            await self._ready.wait()
+            if self._rang:
+                self._rang = False
+                if not self._pending:
+                    self._ready.clear()
+                return None
             key, event = self._pending.pop_first()
             if not self._pending:
                 self._ready.clear()

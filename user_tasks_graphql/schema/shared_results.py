@@ -44,14 +44,18 @@ class SharedResults:
         return result
 
 
-def request_key(executor: StrawberryGraphQLCoreExecutionContext) -> RequestKey | None:
-    """What makes two executions of one event give the same result; None when it cannot be told."""
+def request_key(
+    executor: StrawberryGraphQLCoreExecutionContext, ignored: frozenset[str] = frozenset()
+) -> RequestKey | None:
+    """What makes two executions of one event give the same result (but the ``ignored`` variables);
+    None when it cannot be told."""
     location = executor.operation.loc
     viewer = session_user_pk(executor.context_value)
     if location is None or viewer is None:
         return None
+    coerced = {name: value for name, value in executor.variable_values.coerced.items() if name not in ignored}
     try:
-        variables = json.dumps(executor.variable_values.coerced, sort_keys=True, default=str)
+        variables = json.dumps(coerced, sort_keys=True, default=str)
     except (TypeError, ValueError):
         return None
     return (location.source.body, location.start, variables, viewer)

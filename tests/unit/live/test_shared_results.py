@@ -27,21 +27,6 @@ PROGRESS = "subscription($u: UUID!) { userTaskStatus(uuid: $u) { completedSteps 
 NAME = "subscription($u: UUID!) { userTaskStatus(uuid: $u) { name completedSteps } }"
 
 
-@pytest.fixture
-def event_executions(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
-    """The root values of every execution of a shared subscription event that really ran."""
-    executed: list[Any] = []
-    original = StrawberryGraphQLCoreExecutionContext.execute_operation
-
-    def execute_operation(self: Any, serially: bool | None = None) -> Any:
-        if getattr(self.root_value, "shared_results", None) is not None:
-            executed.append(self.root_value)
-        return original(self, serially)
-
-    monkeypatch.setattr(StrawberryGraphQLCoreExecutionContext, "execute_operation", execute_operation)
-    return executed
-
-
 async def _subscribed(application: Any, user: Any, subscriptions: list[tuple[str, str]], status: Any) -> GraphQLSocket:
     socket = GraphQLSocket(application, await session_cookie(user))
     await socket.connect()
