@@ -30,6 +30,7 @@ WORKLOADS = [
     "slow_consumer",
     "throughput",
     "churn",
+    "list_replay",
 ]
 
 
