@@ -1,9 +1,9 @@
 // The list: one query (with the watermark it was read at), kept live by the list subscription
 // from that watermark on through the normalized cache (src/listChanges.ts).
-import { useQuery } from "@apollo/client/react";
+import { useApolloClient, useQuery } from "@apollo/client/react";
 
 import { CancelButton, DeleteButton } from "./actions";
-import { LIST_VARIABLES, PAGE_SIZE } from "./cache";
+import { LIST_VARIABLES, PAGE_SIZE, settlePage } from "./cache";
 import type { TaskFieldsFragment } from "./gql/graphql";
 import { useListChanges } from "./listChanges";
 import { useReport } from "./notices";
@@ -16,6 +16,7 @@ import { elapsed, formatDuration, useNow } from "./time";
 
 export function TaskList() {
   const report = useReport();
+  const client = useApolloClient();
   const { data, error, refetch, fetchMore, loading } = useQuery(TaskListQuery, {
     variables: LIST_VARIABLES,
   });
@@ -51,7 +52,11 @@ export function TaskList() {
         {connection?.pageInfo.hasNextPage && (
           <button type="button" id="load-more" disabled={loading}
             onClick={() =>
-              fetchMore({ variables: { first: PAGE_SIZE, after: connection.pageInfo.endCursor } }).catch(report)
+              fetchMore({ variables: { first: PAGE_SIZE, after: connection.pageInfo.endCursor } })
+                .then(({ data: more }) =>
+                  settlePage(client.cache, more?.userTaskStatuses.edges.map((edge) => edge.node) ?? []),
+                )
+                .catch(report)
             }>
             Load more
           </button>

@@ -43,15 +43,35 @@ export function addToList(cache: ApolloCache, status: TaskFieldsFragment): void 
   );
 }
 
+// The newest state the list subscription brought of each task: a page read before it came must
+// not undo it (Apollo merges a query's result over the cached object field by field).
+const latest = new Map<string, TaskFieldsFragment>();
+
 /** A status from the list subscription: into the cache unless the cache has a newer state (a
  * replay repeats what came live: the higher `seq` wins), and into the list if it lacks it. */
 export function changed(cache: ApolloCache, status: TaskFieldsFragment): void {
   if (deleted.has(status.id)) return;
+  const known = latest.get(status.id);
+  if (!known || known.seq < status.seq) latest.set(status.id, status);
   const id = cache.identify(status);
   const cached = cache.readFragment({ fragment: TaskFields, id });
   const newest = cached && cached.seq > status.seq ? cached : status;
   if (newest === status) cache.writeFragment({ fragment: TaskFields, id, data: status });
   addToList(cache, newest);
+}
+
+/** After "Load more": a task the page read before a change or a deletion that reached the page
+ * first gets its newest state back, or goes again. */
+export function settlePage(cache: ApolloCache, page: TaskFieldsFragment[]): void {
+  for (const status of page) {
+    const known = latest.get(status.id);
+    if (deleted.has(status.id)) {
+      deleted.delete(status.id); // forget it again: the page brought it back
+      forget(cache, status);
+    } else if (known && known.seq > status.seq) {
+      cache.writeFragment({ fragment: TaskFields, id: cache.identify(known), data: known });
+    }
+  }
 }
 
 /** After a delete: drop the object; lists and trees skip references to it from then on. */

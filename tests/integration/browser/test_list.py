@@ -165,3 +165,36 @@ def test_a_watermark_the_server_refuses_reloads_the_list_and_follows_it_from_the
     page.wait_for_selector(f"li.task[data-uuid='{after.uuid}']", timeout=5000)
     wait_for_states(page, in_thread(alice_statuses))
     assert page.locator("#notice").count() == 0, "nothing for the user to do"
+
+
+def test_a_page_read_before_a_change_that_came_first_does_not_undo_it(server: Server, browser: Any):
+    """The next page is read while its tasks are one running, one there; the first finishes and
+    the second is deleted, and their messages reach the page before that read's response does: the
+    task stays finished, the deleted one gone."""
+
+    def tasks() -> tuple[UserTaskStatus, UserTaskStatus]:
+        doomed, running = add_task("Doomed", UserTaskState.SUCCEEDED), add_task("Running", UserTaskState.IN_PROGRESS)
+        for number in range(20):
+            add_task(f"Newer {number}", UserTaskState.SUCCEEDED)
+        return doomed, running
+
+    doomed, running = in_thread(tasks)
+    page = log_in(browser, server, "alice")
+    page.wait_for_selector("#load-more")
+
+    def read_then_finish(route: Any) -> None:
+        if '"after"' not in (route.request.post_data or ""):
+            route.continue_()
+            return
+        response = route.fetch()  # the page as read now: one task running, the other there
+        in_thread(running.succeed)
+        in_thread(doomed.delete)
+        settle(1.5)  # their messages reach the page meanwhile
+        route.fulfill(response=response)
+
+    page.route("**/graphql/", read_then_finish)
+    page.click("#load-more")
+    page.wait_for_selector("#load-more", state="detached")
+    wait_for_states(page, in_thread(alice_statuses))
+    assert row(page, str(running.uuid)).get_attribute("data-state") == "SUCCEEDED"
+    assert page.inner_text(".count") == "(21 of 21)"
