@@ -126,6 +126,7 @@ def test_a_status_in_every_state_reads_back_field_by_field(
     assert (timestamp(node["created"]), timestamp(node["modified"])) == (CREATED, MODIFIED)
     ours = UserTaskStatus.objects.get(uuid=legacy.uuid)
     assert (ours.user_id, ours.state_text, ours.seq) == (user.pk, stored_text, 0)
+    assert ours.finished == (MODIFIED if ours.is_finished else None), "finished at its last change"
 
 
 def artifact_line(legacy: LegacyStatus) -> list[str]:

@@ -19,7 +19,7 @@ EVENT_TYPE = "user_tasks.status"
 GONE_SEQ = 2**62  # newer than any real sequence number: nothing follows a deletion
 FIELDS = (
     "id", "uuid", "user_id", "task_id", "task_class", "name", "state", "state_text", "completed_steps",
-    "total_steps", "attempts", "is_container", "created", "modified", "seq",
+    "total_steps", "attempts", "is_container", "created", "modified", "started", "finished", "seq",
 )  # fmt: skip
 
 
@@ -94,6 +94,10 @@ def gone_event(status_uuid: uuid.UUID | str, user_id: Any = None) -> dict[str, A
     }
 
 
+def _moment(value: str | None) -> datetime.datetime | None:
+    return None if value is None else datetime.datetime.fromisoformat(value)
+
+
 def instance_from_event(model: type[Model], event: dict[str, Any]) -> Any:
     """An unsaved instance carrying the event's fields, for code that reads a status (GraphQL types)."""
     status = model(
@@ -111,6 +115,8 @@ def instance_from_event(model: type[Model], event: dict[str, Any]) -> Any:
         is_container=event["is_container"],
         created=datetime.datetime.fromisoformat(event["created"]),
         modified=datetime.datetime.fromisoformat(event["modified"]),
+        started=_moment(event.get("started")),
+        finished=_moment(event.get("finished")),
         seq=event["seq"],
     )
     status._state.adding = False

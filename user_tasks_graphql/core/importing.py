@@ -28,7 +28,7 @@ from django.db.models import Model
 from .legacy_tables import ARTIFACT_TABLE, STATUS_TABLE, LegacyArtifact, LegacyStatus, LegacyTables
 from .lifecycle import MAX_STATE_TEXT
 from .models import UserTaskArtifact, UserTaskStatus
-from .states import STATE_BY_VALUE, UserTaskState
+from .states import FINISHED_STATES, STATE_BY_VALUE, UserTaskState
 
 SKIPPED_TASK_ID = "its task id is already used by another status here (a different uuid)"
 SKIPPED_PARENT = "its parent was not imported"
@@ -164,6 +164,7 @@ class Importer:
                     completed_steps=row.completed_steps,
                     total_steps=row.total_steps,
                     attempts=row.attempts,
+                    finished=row.modified if state in FINISHED_STATES else None,  # its last change
                 )
             )
         self._write(UserTaskStatus, statuses, rows)

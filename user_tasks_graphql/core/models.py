@@ -56,6 +56,8 @@ class UserTaskStatus(StatusLifecycle, models.Model):
     attempts = models.PositiveIntegerField(default=1, help_text="How many times execution was attempted")
     created = models.DateTimeField(auto_now_add=True, db_index=False)
     modified = models.DateTimeField(auto_now=True, help_text="Last change, progress or worker heartbeat")
+    started = models.DateTimeField(null=True, blank=True, help_text="When the current attempt went In Progress")
+    finished = models.DateTimeField(null=True, blank=True, help_text="When it reached its final state")
     seq = models.PositiveBigIntegerField(default=0, help_text="Grows with every change; orders live events")
 
     class Meta:

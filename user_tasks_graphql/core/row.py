@@ -19,7 +19,11 @@ from .states import UserTaskState
 if TYPE_CHECKING:
     from django.db.models import Model, QuerySet
 
-SYNCED = ("state", "state_text", "completed_steps", "total_steps", "attempts", "name", "modified", "seq")
+SYNCED = (
+    "state", "state_text", "completed_steps", "total_steps", "attempts", "name", "modified", "started", "finished",
+    "seq",
+)  # fmt: skip
+MOMENTS = frozenset({"modified", "started", "finished"})  # times, which events carry as ISO strings
 
 
 def publish(model: type[Model], events: list[dict[str, Any]]) -> None:
@@ -102,8 +106,8 @@ class StatusRow:
         if mine is None:
             raise TaskCanceledException(f"The status of task {self.task_id} was deleted")
         for name in SYNCED:
-            setattr(self, name, mine[name])
-        self.modified = datetime.datetime.fromisoformat(mine["modified"])
+            value = mine[name]
+            setattr(self, name, datetime.datetime.fromisoformat(value) if name in MOMENTS and value else value)
         self.completed_steps += self.progress_buffer().pending
         publish(model, events)
 

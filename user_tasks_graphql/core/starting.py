@@ -9,6 +9,7 @@ from typing import Any
 from django.db import router, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Greatest
+from django.utils import timezone
 
 from . import progress, writes
 from .row import StatusRow
@@ -51,7 +52,9 @@ class Starting(StatusRow):
             if done is None:
                 return False
             row = self._rows().filter(pk=self.pk)
-            writes.update(row, state=state, state_text="", completed_steps=0, attempts=F("attempts") + 1)
+            now = timezone.now()
+            began = {"started": now} if state == UserTaskState.IN_PROGRESS else {}
+            writes.update(row, now, state=state, state_text="", completed_steps=0, attempts=F("attempts") + 1, **began)
             if done and ancestors:
                 less = Greatest(F("completed_steps") - done, Value(0))
                 writes.update(self._rows().filter(pk__in=ancestors), completed_steps=less)

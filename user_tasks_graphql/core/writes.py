@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Case, Exists, F, Model, QuerySet, Value, When
-from django.db.models.functions import Greatest
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from . import conf
@@ -33,9 +33,9 @@ class Written(NamedTuple):
     """The changed rows as events where the UPDATE returned them, else empty (read them)."""
 
 
-def update(rows: QuerySet[Any], **changes: Any) -> int:
-    """An ORM UPDATE with ``modified`` and ``seq`` bumped: how many rows changed."""
-    return int(rows.update(**changes, modified=timezone.now(), seq=F("seq") + 1))
+def update(rows: QuerySet[Any], at: Any = None, **changes: Any) -> int:
+    """An ORM UPDATE with ``modified`` (``at``, or now) and ``seq`` bumped: how many rows changed."""
+    return int(rows.update(**changes, modified=at or timezone.now(), seq=F("seq") + 1))
 
 
 def keep_alive(model: type[Model], pks: Sequence[int]) -> int:
@@ -106,16 +106,18 @@ def _in(count: int) -> str:
 
 _WAITING_IN, _ACTIVE_IN = _in(len(WAITING_STATES)), _in(len(_ACTIVE))
 _STATEMENTS = {  # name: (SET changes, WHERE condition), by quoted column name
-    "start_task": ("{state} = %s, {state_text} = %s", "{task_id} = %s AND {state} IN " + _WAITING_IN),
-    "start": ("{state} = %s, {state_text} = %s", "{id} = ANY(%s) AND {state} IN " + _WAITING_IN),
-    "finish": ("{state} = %s", "{id} = %s AND {state} IN " + _ACTIVE_IN),
+    "start_task": ("{state} = %s, {state_text} = %s, {started} = %s", "{task_id} = %s AND {state} IN " + _WAITING_IN),
+    "start": ("{state} = %s, {state_text} = %s, {started} = %s", "{id} = ANY(%s) AND {state} IN " + _WAITING_IN),
+    "finish": ("{state} = %s, {finished} = %s", "{id} = %s AND {state} IN " + _ACTIVE_IN),
     "finish_filled": (
-        "{state} = %s, {completed_steps} = GREATEST({completed_steps} + %s, {total_steps})",
+        "{state} = %s, {finished} = %s, {started} = COALESCE({started}, %s), "
+        "{completed_steps} = GREATEST({completed_steps} + %s, {total_steps})",
         "{id} = %s AND {state} IN " + _ACTIVE_IN,
     ),
     "rename": ("{name} = %s", "{id} = ANY(%s)"),
     "show_text": (
-        "{state_text} = %s, {state} = CASE WHEN {state} IN " + _WAITING_IN + " THEN %s ELSE {state} END",
+        "{state_text} = %s, {state} = CASE WHEN {state} IN " + _WAITING_IN + " THEN %s ELSE {state} END, "
+        "{started} = CASE WHEN {state} IN " + _WAITING_IN + " THEN %s ELSE {started} END",
         "{id} = ANY(%s) AND {state} IN " + _ACTIVE_IN,
     ),
     "add_completed_steps": ("{completed_steps} = {completed_steps} + %s", "{id} = ANY(%s) AND EXISTS ({own})"),
@@ -144,19 +146,19 @@ def _sql(model: type[Model], alias: str, name: str) -> str:
     )
 
 
-def _returning(model: type[Model], name: str, changes: list[Any], where: list[Any]) -> Written | None:
+def _returning(model: type[Model], name: str, changes: list[Any], where: list[Any], now: Any = None) -> Written | None:
     """Statement ``name``'s changed rows as events; None where it does not apply."""
     connection = _usable_connection(model)
     if connection is None:
         return None
     events = events_from_rows(returning_rows(connection, _sql(model, connection.alias, name), [
-        *changes, timezone.now(), *where,
+        *changes, now or timezone.now(), *where,
     ]))  # fmt: skip
     return Written(len(events), events)
 
 
-def _orm(rows: QuerySet[Any], **changes: Any) -> Written:
-    return Written(update(rows, **changes), [])
+def _orm(rows: QuerySet[Any], at: Any = None, **changes: Any) -> Written:
+    return Written(update(rows, at, **changes), [])
 
 
 # ---- the state machine's changes -----------------------------------------------------------------
@@ -192,7 +194,8 @@ def start_by_task_id(model: type[Model], task_id: str) -> tuple[Any, dict[str, A
     connection = _usable_connection(model)
     if connection is None:
         return None
-    params: list[Any] = [UserTaskState.IN_PROGRESS, "", timezone.now(), task_id, *WAITING_STATES]
+    now = timezone.now()
+    params: list[Any] = [UserTaskState.IN_PROGRESS, "", now, now, task_id, *WAITING_STATES]
     rows = returning_rows(connection, _sql(model, connection.alias, "start_task"), params)
     if not rows:
         return None
@@ -203,28 +206,31 @@ def start_by_task_id(model: type[Model], task_id: str) -> tuple[Any, dict[str, A
 
 
 def start(model: type[Model], pks: Iterable[int]) -> Written:
-    """Waiting rows (Pending, Retrying) among ``pks`` go In Progress."""
-    pks = list(pks)
-    in_progress: list[Any] = [UserTaskState.IN_PROGRESS, ""]
-    written = _returning(model, "start", in_progress, [pks, *WAITING_STATES])
+    """Waiting rows (Pending, Retrying) among ``pks`` go In Progress, ``started`` now."""
+    pks, now = list(pks), timezone.now()
+    in_progress: list[Any] = [UserTaskState.IN_PROGRESS, "", now]
+    written = _returning(model, "start", in_progress, [pks, *WAITING_STATES], now)
     if written is not None:
         return written
     rows = model._default_manager.filter(pk__in=pks, state__in=WAITING_STATES)
-    return _orm(rows, state=UserTaskState.IN_PROGRESS, state_text="")
+    return _orm(rows, now, state=UserTaskState.IN_PROGRESS, state_text="", started=now)
 
 
 def finish(model: type[Model], pk: int, state: str, add_steps: int | None = None) -> Written:
     """Row ``pk`` from an active to a final ``state`` (``changed`` 0: it had finished); ``add_steps`` (a
     success) also adds those steps, filling the row up to its total."""
-    filled = add_steps is not None
-    changes = [state, add_steps] if filled else [state]
-    written = _returning(model, "finish_filled" if filled else "finish", changes, [pk, *_ACTIVE])
+    filled, now = add_steps is not None, timezone.now()
+    changes = [state, now, now, add_steps] if filled else [state, now]
+    written = _returning(model, "finish_filled" if filled else "finish", changes, [pk, *_ACTIVE], now)
     if written is not None:
         return written
     rows = model._default_manager.filter(pk=pk, state__in=ACTIVE_STATES)
-    if filled:
-        return _orm(rows, state=state, completed_steps=Greatest(F("completed_steps") + add_steps, F("total_steps")))
-    return _orm(rows, state=state)
+    if filled:  # a success also ran: one that was never written In Progress started as it ended
+        filling = Greatest(F("completed_steps") + add_steps, F("total_steps"))
+        return _orm(
+            rows, state=state, finished=now, started=Coalesce(F("started"), Value(now)), completed_steps=filling
+        )
+    return _orm(rows, state=state, finished=now)
 
 
 def add_steps(model: type[Model], field: str, steps: int, pk: int, ancestors: list[int], attempts: int) -> Written:
@@ -246,9 +252,12 @@ def rename(model: type[Model], pks: list[int], name: str) -> Written:
 
 def show_text(model: type[Model], pks: list[int], text: str) -> Written:
     """Progress text on the active rows among ``pks``; a waiting one goes In Progress with it."""
-    written = _returning(model, "show_text", [text, *WAITING_STATES, UserTaskState.IN_PROGRESS], [pks, *_ACTIVE])
+    now = timezone.now()
+    changes = [text, *WAITING_STATES, UserTaskState.IN_PROGRESS, *WAITING_STATES, now]
+    written = _returning(model, "show_text", changes, [pks, *_ACTIVE], now)
     if written is not None:
         return written
     rows = model._default_manager.filter(pk__in=pks, state__in=ACTIVE_STATES)
     running = Case(When(state__in=WAITING_STATES, then=Value(UserTaskState.IN_PROGRESS)), default=F("state"))
-    return _orm(rows, state_text=text, state=running)
+    since = Case(When(state__in=WAITING_STATES, then=Value(now)), default=F("started"))
+    return _orm(rows, now, state_text=text, state=running, started=since)

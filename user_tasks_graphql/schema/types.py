@@ -90,6 +90,12 @@ class UserTaskStatusType(relay.Node):
     )
     created: datetime.datetime
     modified: datetime.datetime
+    started: datetime.datetime | None = strawberry_django.field(
+        description="When the current attempt went IN_PROGRESS; null before (and for a task canceled waiting)."
+    )
+    finished: datetime.datetime | None = strawberry_django.field(
+        description="When the task reached its final state; null while it is not finished."
+    )
 
     @classmethod
     def get_queryset(cls, queryset: QuerySet[Any], info: Info, **kwargs: Any) -> QuerySet[Any]:

@@ -100,6 +100,24 @@ function TaskDetails({ task }: { task: TaskPageFragment }) {
         <dd>
           <time dateTime={task.created}>{formatDateTime(task.created)}</time>
         </dd>
+        <dt>Started</dt>
+        <dd id="started">
+          {task.started ? (
+            <time dateTime={task.started}>{formatDateTime(task.started)}</time>
+          ) : task.isFinished ? (
+            "Never"
+          ) : (
+            "Not yet"
+          )}
+        </dd>
+        {task.finished && (
+          <>
+            <dt>Finished</dt>
+            <dd id="finished">
+              <time dateTime={task.finished}>{formatDateTime(task.finished)}</time>
+            </dd>
+          </>
+        )}
         <dt>Last change</dt>
         <dd>
           <time dateTime={task.modified}>{formatDateTime(task.modified)}</time>

@@ -19,6 +19,8 @@ export const TaskFields = graphql(`
     seq
     created
     modified
+    started
+    finished
   }
 `);
 

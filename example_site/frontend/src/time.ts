@@ -47,9 +47,19 @@ export function formatDateTime(iso: string): string {
 }
 
 /** How long a task ran: until its last change once finished, until now while it runs. */
-export function elapsed(task: { created: string; modified: string; isFinished: boolean }, now: number): number {
-  const end = task.isFinished ? Date.parse(task.modified) : now;
-  return end - Date.parse(task.created);
+interface Moments {
+  created: string;
+  modified: string;
+  started?: string | null;
+  finished?: string | null;
+  isFinished: boolean;
+}
+
+/** How long it has run (its current attempt), or ran: from its start (its creation when it never
+ * started) to its end (now while it runs). */
+export function elapsed(task: Moments, now: number): number {
+  const end = task.finished ?? (task.isFinished ? task.modified : null);
+  return (end === null ? now : Date.parse(end)) - Date.parse(task.started ?? task.created);
 }
 
 interface Sample {

@@ -10,6 +10,7 @@ of the list's subscription.
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import json
 import os
@@ -153,6 +154,11 @@ def test_a_canvas_page_shows_its_tree_live_to_the_end_and_cancels_it_whole(site:
     for uuid in children[1:]:  # started after the page opened: seen from their first step
         assert "PENDING" in {s for _, s in trails[uuid]}, f"a chain's later child waits: {trails[uuid]}"
         assert any(0 < v < 100 for v, _ in trails[uuid]), f"each child's own bar moved: {trails[uuid]}"
+    row = in_thread(lambda: UserTaskStatus.objects.get(uuid=container))
+    assert row.started is not None
+    assert row.finished is not None
+    shown_times = page.eval_on_selector_all("#started time, #finished time", "ts => ts.map(t => t.dateTime)")
+    assert [datetime.datetime.fromisoformat(moment) for moment in shown_times] == [row.started, row.finished]
 
     page.goto(f"{site.http}/#/")
     wait_state(page, f"li.task[data-uuid='{container}']", "SUCCEEDED")

@@ -14,7 +14,7 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
  * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
  */
 type Documents = {
-    "\n  fragment TaskFields on UserTaskStatus {\n    id\n    uuid\n    name\n    state\n    stateText\n    completedSteps\n    totalSteps\n    percentComplete\n    isFinished\n    isContainer\n    attempts\n    seq\n    created\n    modified\n  }\n": typeof types.TaskFieldsFragmentDoc,
+    "\n  fragment TaskFields on UserTaskStatus {\n    id\n    uuid\n    name\n    state\n    stateText\n    completedSteps\n    totalSteps\n    percentComplete\n    isFinished\n    isContainer\n    attempts\n    seq\n    created\n    modified\n    started\n    finished\n  }\n": typeof types.TaskFieldsFragmentDoc,
     "\n  fragment TaskPage on UserTaskStatus {\n    ...TaskFields\n    taskClass\n    parent {\n      id\n      uuid\n      name\n    }\n    children {\n      ...TaskFields\n      children {\n        ...TaskFields\n        children {\n          ...TaskFields\n        }\n      }\n    }\n    artifacts {\n      id\n      uuid\n      name\n      text\n      url\n      fileUrl\n      created\n    }\n  }\n": typeof types.TaskPageFragmentDoc,
     "\n  query TaskList($filters: UserTaskStatusFilter, $first: Int!, $after: String) {\n    userTaskStatuses(filters: $filters, first: $first, after: $after) {\n      watermark\n      totalCount\n      edges {\n        node {\n          ...TaskFields\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n": typeof types.TaskListDocument,
     "\n  subscription TaskListChanges($filters: UserTaskStatusFilter, $since: String) {\n    userTaskStatusChanges(filters: $filters, since: $since) {\n      kind\n      watermark\n      deletedId\n      status {\n        ...TaskFields\n      }\n    }\n  }\n": typeof types.TaskListChangesDocument,
@@ -26,7 +26,7 @@ type Documents = {
     "\n  mutation DeleteTask($uuid: UUID!) {\n    deleteUserTask(uuid: $uuid)\n  }\n": typeof types.DeleteTaskDocument,
 };
 const documents: Documents = {
-    "\n  fragment TaskFields on UserTaskStatus {\n    id\n    uuid\n    name\n    state\n    stateText\n    completedSteps\n    totalSteps\n    percentComplete\n    isFinished\n    isContainer\n    attempts\n    seq\n    created\n    modified\n  }\n": types.TaskFieldsFragmentDoc,
+    "\n  fragment TaskFields on UserTaskStatus {\n    id\n    uuid\n    name\n    state\n    stateText\n    completedSteps\n    totalSteps\n    percentComplete\n    isFinished\n    isContainer\n    attempts\n    seq\n    created\n    modified\n    started\n    finished\n  }\n": types.TaskFieldsFragmentDoc,
     "\n  fragment TaskPage on UserTaskStatus {\n    ...TaskFields\n    taskClass\n    parent {\n      id\n      uuid\n      name\n    }\n    children {\n      ...TaskFields\n      children {\n        ...TaskFields\n        children {\n          ...TaskFields\n        }\n      }\n    }\n    artifacts {\n      id\n      uuid\n      name\n      text\n      url\n      fileUrl\n      created\n    }\n  }\n": types.TaskPageFragmentDoc,
     "\n  query TaskList($filters: UserTaskStatusFilter, $first: Int!, $after: String) {\n    userTaskStatuses(filters: $filters, first: $first, after: $after) {\n      watermark\n      totalCount\n      edges {\n        node {\n          ...TaskFields\n        }\n      }\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n    }\n  }\n": types.TaskListDocument,
     "\n  subscription TaskListChanges($filters: UserTaskStatusFilter, $since: String) {\n    userTaskStatusChanges(filters: $filters, since: $since) {\n      kind\n      watermark\n      deletedId\n      status {\n        ...TaskFields\n      }\n    }\n  }\n": types.TaskListChangesDocument,
@@ -55,7 +55,7 @@ export function graphql(source: string): unknown;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  fragment TaskFields on UserTaskStatus {\n    id\n    uuid\n    name\n    state\n    stateText\n    completedSteps\n    totalSteps\n    percentComplete\n    isFinished\n    isContainer\n    attempts\n    seq\n    created\n    modified\n  }\n"): (typeof documents)["\n  fragment TaskFields on UserTaskStatus {\n    id\n    uuid\n    name\n    state\n    stateText\n    completedSteps\n    totalSteps\n    percentComplete\n    isFinished\n    isContainer\n    attempts\n    seq\n    created\n    modified\n  }\n"];
+export function graphql(source: "\n  fragment TaskFields on UserTaskStatus {\n    id\n    uuid\n    name\n    state\n    stateText\n    completedSteps\n    totalSteps\n    percentComplete\n    isFinished\n    isContainer\n    attempts\n    seq\n    created\n    modified\n    started\n    finished\n  }\n"): (typeof documents)["\n  fragment TaskFields on UserTaskStatus {\n    id\n    uuid\n    name\n    state\n    stateText\n    completedSteps\n    totalSteps\n    percentComplete\n    isFinished\n    isContainer\n    attempts\n    seq\n    created\n    modified\n    started\n    finished\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
