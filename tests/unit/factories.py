@@ -27,3 +27,10 @@ def make_container(user: Any, kind: str = "chain", **fields: Any) -> UserTaskSta
 
 def reload(status: UserTaskStatus) -> UserTaskStatus:
     return UserTaskStatus.objects.get(pk=status.pk)
+
+
+def make_waiting(user: Any, name: str, **fields: Any) -> UserTaskStatus:
+    """A new task as publishing leaves it: Pending, one step, nothing done."""
+    return UserTaskStatus.objects.create(
+        user=user, task_id=str(uuid.uuid4()), task_class="tests.sample", name=name, total_steps=1, **fields
+    )

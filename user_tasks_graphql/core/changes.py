@@ -42,16 +42,10 @@ class Point:
 
 
 @dataclass(frozen=True)
-class Deletion:
-    uuid: uuid.UUID
-    user_id: Any
-
-
-@dataclass(frozen=True)
 class Changes:
     point: Point  # the view the changes were read in: everything up to it is in them
     status_ids: list[int]  # rows changed after the point asked about, as that view saw them
-    deletions: list[Deletion]
+    deletions: list[uuid.UUID]  # statuses deleted after the point asked about
 
 
 def _alias() -> str:
@@ -86,7 +80,7 @@ def changes_since(since: Point | None, rows: QuerySet[Any], tombstones: QuerySet
         point = current_point()
         ids = list(rows.values_list("pk", flat=True)[: MAX_CHANGES + 1]) if since and replay else []
         found = tombstones.filter(pk__gt=since.tombstone, pk__lte=point.tombstone) if since else tombstones.none()
-        deletions = [Deletion(*values) for values in found.values_list("uuid", "user_id")[: MAX_CHANGES + 1]]
+        deletions = list(found.values_list("uuid", flat=True)[: MAX_CHANGES + 1])
     return _checked(Changes(point, ids, deletions))
 
 
@@ -121,7 +115,7 @@ def _postgresql_changes(alias: str, since: Point | None, rows: QuerySet[Any], to
     if not known:
         raise PointUnknown("The watermark is from another database.")
     found = UserTaskTombstone.objects.using(alias).filter(pk__in=gone_ids).order_by("pk")
-    deletions = [Deletion(*values) for values in found.values_list("uuid", "user_id")]
+    deletions = list(found.values_list("uuid", flat=True))
     return _checked(Changes(Point(time.time(), snapshot=snapshot), list(ids), deletions))
 
 

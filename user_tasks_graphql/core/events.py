@@ -72,14 +72,7 @@ def events_from_rows(rows: Iterable[tuple[Any, ...]]) -> list[dict[str, Any]]:
 def deletion_event(status: Any) -> dict[str, Any]:
     """A last event for a deleted status, newer than any it had or will be said to have (a change
     committed while the delete read the row carries the seq after the one read)."""
-    return {
-        "type": EVENT_TYPE,
-        "deleted": True,
-        "id": status.pk,
-        "uuid": str(status.uuid),
-        "user_id": status.user_id,
-        "seq": GONE_SEQ,
-    }
+    return {**gone_event(status.uuid, status.user_id), "id": status.pk}
 
 
 def gone_event(status_uuid: uuid.UUID | str, user_id: Any = None) -> dict[str, Any]:

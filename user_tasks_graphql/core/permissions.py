@@ -53,6 +53,12 @@ def _widen(user: Any, queryset: QuerySet[UserTaskStatus]) -> QuerySet[UserTaskSt
     return widened
 
 
+def sees_other_owners(user: Any) -> bool:
+    """Whether ``user`` may see statuses of other users (a superuser, or any user under a rule):
+    their live events are then judged one by one."""
+    return bool(user.is_superuser or visible_statuses_rule() is not None)
+
+
 def visible_statuses(user: Any) -> QuerySet[UserTaskStatus]:
     """The statuses ``user`` can find: their own, all for superusers, plus the project's rule."""
     everything = UserTaskStatus.objects.all()

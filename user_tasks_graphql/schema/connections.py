@@ -24,10 +24,12 @@ from ..core.changes import Point, current_point
 from ..core.conf import max_page_size
 from .cursors import seal, unseal
 from .errors import bad_input
+from .loading import selects_any
 from .types import UserTaskArtifactType, UserTaskStatusType
 from .watermarks import watermark
 
 NEWEST_FIRST = ("-created", "-uuid")
+WATERMARK = frozenset({"watermark"})
 
 
 def _check_size(name: str, value: int | None) -> None:
@@ -128,7 +130,7 @@ class Watermarked:
 
 
 def _selects_watermark(info: Info) -> bool:
-    return any(getattr(field, "name", None) == "watermark" for field in info.selected_fields[0].selections)
+    return selects_any(info.selected_fields[0].selections, WATERMARK)
 
 
 def _on_event_loop() -> bool:

@@ -25,10 +25,10 @@ from strawberry import relay
 from strawberry.types import Info
 
 from ..core.changes import Changes, Point, PointUnknown, changes_since
-from ..core.conf import visible_statuses_rule, watermark_interval
+from ..core.conf import watermark_interval
 from ..core.events import GONE_SEQ, instance_from_event, load_events
 from ..core.models import UserTaskStatus, UserTaskTombstone
-from ..core.permissions import visible_statuses
+from ..core.permissions import sees_other_owners, visible_statuses
 from ..live.groups import ALL_GROUP, user_group
 from ..live.hub import listen
 from .context import viewer
@@ -116,7 +116,7 @@ class Viewer:
 
 def _viewer(info: Info, filters: UserTaskStatusFilter | None) -> Viewer:
     user = viewer(info)
-    return Viewer(user, filter_q(filters), bool(user.is_superuser or visible_statuses_rule() is not None))
+    return Viewer(user, filter_q(filters), sees_other_owners(user))
 
 
 def _read(who: Viewer, since: Point | None, replay: bool) -> tuple[Changes, list[dict[str, Any]]]:
@@ -200,7 +200,7 @@ def _sent(inbox: LatestEvents, changes: Changes, events: list[dict[str, Any]], m
     for event in events:
         if inbox.seen(event["uuid"], event["seq"]):
             messages.append(changed(mark, event))
-    for deletion in changes.deletions:
-        if inbox.seen(str(deletion.uuid), GONE_SEQ):
-            messages.append(deleted(mark, deletion.uuid))
+    for gone in changes.deletions:
+        if inbox.seen(str(gone), GONE_SEQ):
+            messages.append(deleted(mark, gone))
     return messages

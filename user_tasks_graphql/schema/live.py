@@ -22,7 +22,7 @@ from strawberry.types import Info
 from ..core.events import instance_from_event
 from ..core.models import UserTaskStatus
 from ..live.newest import Newest
-from .loading import first_selected
+from .loading import first_selected, selects_any
 from .shared_results import SharedResults
 
 
@@ -146,13 +146,7 @@ class Selection:
 
 def selects_relation(selections: list[Any]) -> bool:
     """Whether a status's selection reaches past its own columns (fragments included)."""
-    for selection in selections:
-        if not hasattr(selection, "name") or hasattr(selection, "type_condition"):
-            if selects_relation(getattr(selection, "selections", [])):
-                return True
-        elif selection.name in RELATIONS:
-            return True
-    return False
+    return selects_any(selections, RELATIONS)
 
 
 def _read(status_id: int, info: Info) -> UserTaskStatus | None:

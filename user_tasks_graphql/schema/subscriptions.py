@@ -11,9 +11,8 @@ import strawberry
 from asgiref.sync import sync_to_async
 from strawberry.types import Info
 
-from ..core.conf import visible_statuses_rule
 from ..core.models import UserTaskStatus
-from ..core.permissions import find_status
+from ..core.permissions import find_status, sees_other_owners
 from ..live.groups import ALL_GROUP, status_group, user_group
 from ..live.hub import listen
 from .context import viewer
@@ -27,10 +26,6 @@ from .types import UserTaskStatusType
 
 def _visible(user: Any, status_uuid: uuid.UUID) -> bool:
     return find_status(user, status_uuid) is not None
-
-
-def _sees_everything(user: Any) -> bool:
-    return bool(user.is_superuser or visible_statuses_rule() is not None)
 
 
 async def _one_status(info: Info, status_uuid: uuid.UUID) -> AsyncGenerator[UserTaskStatus, None]:
@@ -63,7 +58,7 @@ async def _one_status(info: Info, status_uuid: uuid.UUID) -> AsyncGenerator[User
 
 async def _many_statuses(info: Info, filters: UserTaskStatusFilter | None) -> AsyncGenerator[UserTaskStatus, None]:
     user = await sync_to_async(viewer)(info)
-    everything = await sync_to_async(_sees_everything)(user)
+    everything = await sync_to_async(sees_other_owners)(user)
     groups = [ALL_GROUP] if everything else [user_group(user.pk)]
     visible: dict[int, bool] = {}
 

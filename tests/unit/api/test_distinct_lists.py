@@ -1,14 +1,13 @@
 """A list filtered with ``DISTINCT: true`` keeps to what the viewer may see (Django refuses to
 combine a distinct queryset with the visibility filter unless both are distinct)."""
 
-import uuid
-from typing import Any
-
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from user_tasks_graphql.models import UserTaskArtifact, UserTaskStatus
+from user_tasks_graphql.models import UserTaskArtifact
+
+from ..factories import make_waiting
 
 pytestmark = pytest.mark.django_db
 
@@ -19,16 +18,10 @@ QUERY = """{
 }"""
 
 
-def create(user: Any, name: str) -> UserTaskStatus:
-    return UserTaskStatus.objects.create(
-        user=user, task_id=str(uuid.uuid4()), task_class="tests.sample", name=name, total_steps=1
-    )
-
-
 def test_a_distinct_list_is_the_viewers_own():
     alice, bob = (get_user_model().objects.create_user(name) for name in ("alice", "bob"))
-    UserTaskArtifact.objects.create(status=create(alice, "alice's"), text="a")
-    create(bob, "bob's")
+    UserTaskArtifact.objects.create(status=make_waiting(alice, "alice's"), text="a")
+    make_waiting(bob, "bob's")
     client = Client()
     client.force_login(alice)
     body = client.post("/graphql/", {"query": QUERY}, content_type="application/json").json()

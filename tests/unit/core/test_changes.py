@@ -3,7 +3,6 @@ tombstones that keep deletions for a resume."""
 
 import datetime
 import threading
-import uuid
 from typing import Any
 
 import pytest
@@ -15,18 +14,14 @@ from user_tasks_graphql.core.changes import MAX_CHANGES, Point, PointUnknown, ch
 from user_tasks_graphql.core.maintenance import purge_old_tombstones, purge_old_user_tasks
 from user_tasks_graphql.models import UserTaskStatus, UserTaskTombstone
 
+from ..factories import make_waiting
+
 POSTGRESQL = connection.vendor == "postgresql"
 
 
 @pytest.fixture
 def alice(db: Any) -> Any:
     return get_user_model().objects.create_user("alice")
-
-
-def create(user: Any, name: str) -> UserTaskStatus:
-    return UserTaskStatus.objects.create(
-        user=user, task_id=str(uuid.uuid4()), task_class="tests.sample", name=name, total_steps=1
-    )
 
 
 def changed_names(since: Point | None, replay: bool = True) -> set[str]:
@@ -38,7 +33,7 @@ def changed_names(since: Point | None, replay: bool = True) -> set[str]:
 def test_a_change_committed_late_with_an_older_timestamp_is_not_skipped(alice: Any):
     """A writer stamps ``modified`` at t1 and commits after another writer's t2 > t1 has committed and
     a reader took its point in between: a watermark of the newest timestamp would skip it."""
-    early, late = create(alice, "early"), create(alice, "late")
+    early, late = make_waiting(alice, "early"), make_waiting(alice, "late")
     old_stamp = timezone.now() - datetime.timedelta(minutes=5)
     written, release = threading.Event(), threading.Event()
 
@@ -74,10 +69,10 @@ def test_a_change_committed_late_with_an_older_timestamp_is_not_skipped(alice: A
 
 @pytest.mark.django_db(transaction=True)
 def test_rows_changed_or_created_after_the_point_and_only_those(alice: Any):
-    kept, touched = create(alice, "kept"), create(alice, "touched")
+    kept, touched = make_waiting(alice, "kept"), make_waiting(alice, "touched")
     point = current_point()
     UserTaskStatus.objects.filter(pk=touched.pk).update(state_text="x")
-    create(alice, "new")
+    make_waiting(alice, "new")
     expected = {"touched", "new"} | ({"kept"} if not POSTGRESQL else set())
     assert changed_names(point) == expected
     assert changed_names(None) == set(), "no point: nothing to replay"
@@ -87,7 +82,7 @@ def test_rows_changed_or_created_after_the_point_and_only_those(alice: Any):
 @pytest.mark.django_db(transaction=True)
 def test_a_newer_point_without_replay_sends_rows_only_on_postgresql(alice: Any):
     point = current_point()
-    create(alice, "new")
+    make_waiting(alice, "new")
     changes = changes_since(point, UserTaskStatus.objects.all(), UserTaskTombstone.objects.all(), replay=False)
     assert len(changes.status_ids) == (1 if POSTGRESQL else 0), "SQLite resumes send every row anyway"
     later = changes_since(changes.point, UserTaskStatus.objects.all(), UserTaskTombstone.objects.all(), True)
@@ -96,18 +91,18 @@ def test_a_newer_point_without_replay_sends_rows_only_on_postgresql(alice: Any):
 
 @pytest.mark.django_db(transaction=True)
 def test_deletions_after_the_point_come_back_as_tombstones(alice: Any):
-    before = create(alice, "deleted before")
+    before = make_waiting(alice, "deleted before")
     before.delete()
     point = current_point()
-    after = create(alice, "deleted after")
+    after = make_waiting(alice, "deleted after")
     after.delete()
     changes = changes_since(point, UserTaskStatus.objects.all(), UserTaskTombstone.objects.all(), True)
-    assert [(d.uuid, d.user_id) for d in changes.deletions] == [(after.uuid, alice.pk)]
+    assert changes.deletions == [after.uuid]
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_rolled_back_delete_leaves_no_tombstone(alice: Any):
-    task = create(alice, "kept")
+    task = make_waiting(alice, "kept")
     pk = task.pk
 
     def delete_then_fail() -> None:
@@ -123,11 +118,11 @@ def test_a_rolled_back_delete_leaves_no_tombstone(alice: Any):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_deleted_user_leaves_tombstones_of_their_statuses(alice: Any):
-    task = create(alice, "owned")
+    task = make_waiting(alice, "owned")
     point = current_point()
     alice.delete()
     changes = changes_since(point, UserTaskStatus.objects.all(), UserTaskTombstone.objects.all(), True)
-    assert [d.uuid for d in changes.deletions] == [task.uuid]
+    assert changes.deletions == [task.uuid]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -146,7 +141,7 @@ def test_too_many_changes_since_the_point_is_refused(alice: Any, monkeypatch: An
     monkeypatch.setattr("user_tasks_graphql.core.changes.MAX_CHANGES", 2)
     point = current_point()
     for name in ("a", "b", "c"):
-        create(alice, name)
+        make_waiting(alice, name)
     with pytest.raises(PointUnknown, match="Over 2 changes"):
         changes_since(point, UserTaskStatus.objects.all(), UserTaskTombstone.objects.all(), True)
     assert MAX_CHANGES > 2
@@ -156,7 +151,7 @@ def test_too_many_changes_since_the_point_is_refused(alice: Any, monkeypatch: An
 def test_the_purge_keeps_tombstones_a_valid_watermark_may_need(alice: Any, settings: Any):
     settings.USER_TASKS_WATERMARK_RETENTION = datetime.timedelta(hours=2)
     for name in ("old", "recent"):
-        create(alice, name).delete()
+        make_waiting(alice, name).delete()
     UserTaskTombstone.objects.filter(pk=UserTaskTombstone.objects.order_by("pk").first().pk).update(  # type: ignore[union-attr]
         deleted=timezone.now() - datetime.timedelta(hours=3, minutes=1)
     )
@@ -170,10 +165,10 @@ def test_the_purge_keeps_tombstones_a_valid_watermark_may_need(alice: Any, setti
 @pytest.mark.django_db(transaction=True)
 def test_statuses_the_purge_deletes_leave_tombstones(alice: Any, settings: Any):
     settings.USER_TASKS_MAX_AGE = datetime.timedelta(days=1)
-    old = create(alice, "old")
+    old = make_waiting(alice, "old")
     old.succeed()
     UserTaskStatus.objects.filter(pk=old.pk).update(created=timezone.now() - datetime.timedelta(days=2))
     point = current_point()
     assert purge_old_user_tasks() == 1
     changes = changes_since(point, UserTaskStatus.objects.all(), UserTaskTombstone.objects.all(), True)
-    assert [d.uuid for d in changes.deletions] == [old.uuid]
+    assert changes.deletions == [old.uuid]

@@ -1,8 +1,6 @@
 """What the hub reads back after a channel-layer outage: changed rows, and deletions from tombstones."""
 
 import time
-import uuid
-from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -10,21 +8,16 @@ from django.contrib.auth import get_user_model
 from user_tasks_graphql.core.events import GONE_SEQ
 from user_tasks_graphql.live.catch_up import changed_since
 from user_tasks_graphql.live.groups import ALL_GROUP, status_group, user_group
-from user_tasks_graphql.models import UserTaskStatus
+
+from ..factories import make_waiting
 
 pytestmark = pytest.mark.django_db
-
-
-def create(user: Any, name: str) -> UserTaskStatus:
-    return UserTaskStatus.objects.create(
-        user=user, task_id=str(uuid.uuid4()), task_class="tests.sample", name=name, total_steps=1
-    )
 
 
 def test_statuses_deleted_during_the_outage_reach_their_owners_list_groups():
     alice, bob = (get_user_model().objects.create_user(name) for name in ("alice", "bob"))
     since = time.time() - 1
-    kept, gone, bobs = create(alice, "kept"), create(alice, "gone"), create(bob, "bob's")
+    kept, gone, bobs = make_waiting(alice, "kept"), make_waiting(alice, "gone"), make_waiting(bob, "bob's")
     gone_uuid, bobs_uuid = str(gone.uuid), str(bobs.uuid)
     gone.delete()
     bobs.delete()
@@ -42,7 +35,7 @@ def test_statuses_deleted_during_the_outage_reach_their_owners_list_groups():
 
 def test_a_status_group_of_a_deleted_status_gets_a_deletion():
     alice = get_user_model().objects.create_user("alice")
-    gone = create(alice, "gone")
+    gone = make_waiting(alice, "gone")
     gone_uuid = gone.uuid
     gone.delete()
     events = changed_since(time.time() + 60, [status_group(gone_uuid)])

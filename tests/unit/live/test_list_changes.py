@@ -1,7 +1,6 @@
 """userTaskStatusChanges over a websocket: a list query's watermark, the replay after it, deletions,
 the SYNCED confirmation, resuming from a message's watermark, and the coded refusals."""
 
-import uuid
 from typing import Any
 
 import pytest
@@ -14,6 +13,7 @@ from strawberry import relay
 from user_tasks_graphql.models import UserTaskStatus
 from user_tasks_graphql.schema import list_changes as list_changes_module
 
+from ..factories import make_waiting
 from .wsclient import GraphQLSocket, session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -30,12 +30,6 @@ EVERY_ROW_REPLAYED = connection.vendor != "postgresql"  # SQLite resumes by send
 @pytest.fixture(autouse=True)
 def write_every_increment(settings: Any) -> None:
     settings.USER_TASKS_PROGRESS_INTERVAL = 0
-
-
-def create(user: Any, name: str, **fields: Any) -> UserTaskStatus:
-    return UserTaskStatus.objects.create(
-        user=user, task_id=str(uuid.uuid4()), task_class="tests.sample", name=name, total_steps=1, **fields
-    )
 
 
 def list_watermark(user: Any) -> str:
@@ -75,7 +69,7 @@ async def test_without_since_it_confirms_at_once_then_sends_changes_and_deletion
     assert synced["status"] is None
     assert synced["watermark"]
 
-    task = await sync_to_async(create)(alice, "report")
+    task = await sync_to_async(make_waiting)(alice, "report")
     created = await next_message(socket)
     assert (created["kind"], created["status"]["name"], created["status"]["state"]) == ("CHANGED", "report", "PENDING")
     assert created["watermark"] == synced["watermark"], "live messages carry the last read's watermark"
@@ -92,7 +86,7 @@ async def test_without_since_it_confirms_at_once_then_sends_changes_and_deletion
 
 async def test_changes_between_the_query_and_the_subscription_are_replayed(application: Any, alice: Any, bob: Any):
     def before() -> tuple[UserTaskStatus, UserTaskStatus, UserTaskStatus]:
-        return create(alice, "quiet"), create(alice, "finishes"), create(alice, "deleted")
+        return make_waiting(alice, "quiet"), make_waiting(alice, "finishes"), make_waiting(alice, "deleted")
 
     quiet, finishes, deleted = await sync_to_async(before)()
     mark = await sync_to_async(list_watermark)(alice)
@@ -101,8 +95,8 @@ async def test_changes_between_the_query_and_the_subscription_are_replayed(appli
         finishes.start()
         finishes.succeed()
         deleted.delete()
-        create(bob, "bob's")
-        return create(alice, "new")
+        make_waiting(bob, "bob's")
+        return make_waiting(alice, "new")
 
     new = await sync_to_async(meanwhile)()
     socket = await subscribed(application, alice, {"since": mark})
@@ -127,14 +121,14 @@ async def test_changes_between_the_query_and_the_subscription_are_replayed(appli
 async def test_a_client_resumes_from_the_last_watermark_it_received(application: Any, alice: Any):
     socket = await subscribed(application, alice, {})
     (synced,) = await messages_until_synced(socket)
-    task = await sync_to_async(create)(alice, "running")
+    task = await sync_to_async(make_waiting)(alice, "running")
     await next_message(socket)
     await socket.close()
 
     def while_away() -> UserTaskStatus:
         task.start()
         task.succeed()
-        return create(alice, "started while away")
+        return make_waiting(alice, "started while away")
 
     other = await sync_to_async(while_away)()
     socket = await subscribed(application, alice, {"since": synced["watermark"]})
@@ -149,10 +143,10 @@ async def test_the_replay_keeps_to_the_viewer_and_the_filter(application: Any, a
     mark = await sync_to_async(list_watermark)(alice)
 
     def meanwhile() -> None:
-        create(alice, "report").fail("x")
-        create(alice, "export").fail("y")
-        create(bob, "bob's report").fail("z")
-        bobs = create(bob, "bob's deleted")
+        make_waiting(alice, "report").fail("x")
+        make_waiting(alice, "export").fail("y")
+        make_waiting(bob, "bob's report").fail("z")
+        bobs = make_waiting(bob, "bob's deleted")
         bobs.delete()
 
     await sync_to_async(meanwhile)()
@@ -187,7 +181,7 @@ async def test_the_watermark_moves_on_after_live_changes(application: Any, alice
     socket = await subscribed(application, alice, {})
     (first,) = await messages_until_synced(socket)
     assert await socket.nothing_more(0.5), "no live change, no read: the watermark stays"
-    await sync_to_async(create)(alice, "one")
+    await sync_to_async(make_waiting)(alice, "one")
     changed, synced = await next_message(socket), await next_message(socket)
     assert changed["kind"] == "CHANGED"
     assert changed["watermark"] == first["watermark"]
@@ -196,7 +190,7 @@ async def test_the_watermark_moves_on_after_live_changes(application: Any, alice
     assert synced["status"] is None, "the change came live: the read sends it not again"
     await socket.close()
 
-    later = await sync_to_async(create)(alice, "two")
+    later = await sync_to_async(make_waiting)(alice, "two")
     socket = await subscribed(application, alice, {"since": synced["watermark"]})
     got = await messages_until_synced(socket)
     names = [m["status"]["name"] for m in got if m["kind"] == "CHANGED"]
@@ -221,7 +215,7 @@ async def test_a_change_committed_around_the_replay_read_arrives_once_either_way
     """The subscription listens before it reads: a change committed between the two is in the read
     (and its event, arriving too, is not sent again); one committed right after the read arrives live."""
     mark = await sync_to_async(list_watermark)(alice)
-    task = await sync_to_async(create)(alice, "task")
+    task = await sync_to_async(make_waiting)(alice, "task")
     read = list_changes_module._read
 
     def read_with_a_change_around(*args: Any, **kwargs: Any) -> Any:
@@ -251,8 +245,8 @@ async def test_superusers_follow_everyones_tasks_and_replay_everyones_deletions(
     mark = await sync_to_async(list_watermark)(admin)
 
     def meanwhile() -> str:
-        create(alice, "alice's")
-        gone = create(bob, "bob's, deleted")
+        make_waiting(alice, "alice's")
+        gone = make_waiting(bob, "bob's, deleted")
         gone_uuid = str(gone.uuid)
         gone.delete()
         return gone_uuid
@@ -265,7 +259,7 @@ async def test_superusers_follow_everyones_tasks_and_replay_everyones_deletions(
         ("DELETED", None, gone_uuid),
         ("SYNCED", None, None),
     ]
-    await sync_to_async(create)(bob, "bob's, live")
+    await sync_to_async(make_waiting)(bob, "bob's, live")
     assert (await next_message(socket))["status"]["name"] == "bob's, live"
     await socket.close()
 
@@ -282,14 +276,32 @@ async def test_a_widened_rule_lets_a_viewer_follow_others_tasks(application: Any
 
     carol = await sync_to_async(staff)()
     mark = await sync_to_async(list_watermark)(carol)
-    await sync_to_async(create)(alice, "alice's")
+    await sync_to_async(make_waiting)(alice, "alice's")
     watcher = await subscribed(application, carol, {"since": mark})
     assert [m["status"] and m["status"]["name"] for m in await messages_until_synced(watcher)] == ["alice's", None]
     plain = await subscribed(application, bob, {"since": mark})
     assert [m["kind"] for m in await messages_until_synced(plain)] == ["SYNCED"], "the rule does not widen bob's"
 
-    await sync_to_async(create)(alice, "alice's, live")
+    await sync_to_async(make_waiting)(alice, "alice's, live")
     assert (await next_message(watcher))["status"]["name"] == "alice's, live"
     assert await plain.nothing_more()
     await watcher.close()
     await plain.close()
+
+
+async def test_a_watermark_selected_in_a_fragment_is_taken_before_the_rows(application: Any, alice: Any):
+    query = """query { userTaskStatuses(first: 5) { ...Page } }
+fragment Page on UserTaskStatusConnection { ... on UserTaskStatusConnection { watermark } edges { node { uuid } } }"""
+
+    def read() -> dict[str, Any]:
+        client = Client()
+        client.force_login(alice)
+        return dict(client.post("/graphql/", {"query": query}, content_type="application/json").json())
+
+    body = await sync_to_async(read)()
+    assert "errors" not in body, body
+    await sync_to_async(make_waiting)(alice, "after the page")
+    socket = await subscribed(application, alice, {"since": body["data"]["userTaskStatuses"]["watermark"]})
+    got = await messages_until_synced(socket)
+    assert [m["status"]["name"] for m in got if m["kind"] == "CHANGED"] == ["after the page"]
+    await socket.close()

@@ -1,17 +1,16 @@
 """Live list changes: one execution per change and request, each subscription's message with its
 own watermark (aliased or not), whatever ``since`` each subscribed with."""
 
-import uuid
 from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
 from graphql import ExecutionResult, GraphQLError
 
-from user_tasks_graphql.models import UserTaskStatus
 from user_tasks_graphql.schema.list_sharing import PLACEHOLDER, MarkedResults
 from user_tasks_graphql.schema.shared_results import SharedResults
 
+from ..factories import make_waiting
 from .wsclient import GraphQLSocket, session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -41,9 +40,7 @@ async def test_subscriptions_share_one_execution_and_keep_their_own_watermarks(
     other, other_mark = await synced_socket(application, alice, OTHER, {})
     assert len({first_mark, second_mark, third_mark, other_mark}) == 4
 
-    await sync_to_async(UserTaskStatus.objects.create)(
-        user=alice, task_id=str(uuid.uuid4()), task_class="tests.sample", name="shared", total_steps=1
-    )
+    await sync_to_async(make_waiting)(alice, "shared")
     got = {}
     for name, socket in (("first", first), ("second", second), ("third", third), ("other", other)):
         got[name] = (await socket.next_payload("1"))["data"]["userTaskStatusChanges"]

@@ -1,6 +1,5 @@
 """userTaskStatuses over a websocket: every visible change, new tasks included, filtered."""
 
-import uuid
 from typing import Any
 
 import pytest
@@ -9,6 +8,7 @@ from django.contrib.auth import get_user_model
 
 from user_tasks_graphql.models import UserTaskStatus
 
+from ..factories import make_waiting
 from .wsclient import GraphQLSocket, session_cookie
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -19,12 +19,6 @@ SUB = "subscription($f: UserTaskStatusFilter) { userTaskStatuses(filters: $f) { 
 @pytest.fixture(autouse=True)
 def write_every_increment(settings: Any) -> None:
     settings.USER_TASKS_PROGRESS_INTERVAL = 0
-
-
-def create(user: Any, name: str, **fields: Any) -> UserTaskStatus:
-    return UserTaskStatus.objects.create(
-        user=user, task_id=str(uuid.uuid4()), task_class="tests.sample", name=name, total_steps=1, **fields
-    )
 
 
 async def received_until(socket: GraphQLSocket, last: tuple[str, str]) -> list[tuple[str, str]]:
@@ -49,8 +43,8 @@ async def test_own_changes_and_new_tasks_arrive_and_others_do_not(application: A
     await socket.subscribe("1", SUB)
     assert await socket.nothing_more(), "a list subscription sends no snapshot"
 
-    mine = await sync_to_async(create)(alice, "alice's task")
-    await sync_to_async(create)(bob, "bob's task")
+    mine = await sync_to_async(make_waiting)(alice, "alice's task")
+    await sync_to_async(make_waiting)(bob, "bob's task")
     assert await names_received(socket, 1) == [("alice's task", "PENDING")], "a new task is announced"
 
     def work() -> None:
@@ -74,9 +68,9 @@ async def test_filters_apply_to_events(application: Any, alice: Any):
     assert await socket.nothing_more()
 
     def work() -> None:
-        create(alice, "report a").fail("x")
-        create(alice, "export b").fail("y")
-        create(alice, "report c").succeed()
+        make_waiting(alice, "report a").fail("x")
+        make_waiting(alice, "export b").fail("y")
+        make_waiting(alice, "report c").succeed()
 
     await sync_to_async(work)()
     assert await received_until(socket, ("report a", "FAILED")) == [("report a", "FAILED")]
@@ -86,8 +80,8 @@ async def test_filters_apply_to_events(application: Any, alice: Any):
 
 async def test_children_only_with_top_level_false(application: Any, alice: Any):
     def tree() -> tuple[UserTaskStatus, UserTaskStatus]:
-        chain = create(alice, "chain", is_container=True)
-        return chain, create(alice, "child", parent=chain)
+        chain = make_waiting(alice, "chain", is_container=True)
+        return chain, make_waiting(alice, "child", parent=chain)
 
     _, child = await sync_to_async(tree)()
     top = GraphQLSocket(application, await session_cookie(alice))
@@ -109,7 +103,7 @@ async def test_superuser_sees_everyones_tasks(application: Any, alice: Any):
     await socket.connect()
     await socket.subscribe("1", SUB)
     assert await socket.nothing_more()
-    await sync_to_async(lambda: create(alice, "alice's").start())()
+    await sync_to_async(lambda: make_waiting(alice, "alice's").start())()
     assert (await received_until(socket, ("alice's", "IN_PROGRESS")))[-1] == ("alice's", "IN_PROGRESS")
     await socket.close()
 
@@ -124,7 +118,7 @@ async def test_widened_visibility_is_checked_per_status(application: Any, alice:
         await socket.connect()
         await socket.subscribe("1", SUB)
     assert await socket.nothing_more()
-    await sync_to_async(lambda: create(alice, "alice's").start())()
+    await sync_to_async(lambda: make_waiting(alice, "alice's").start())()
     assert (await received_until(staff_socket, ("alice's", "IN_PROGRESS")))[-1] == ("alice's", "IN_PROGRESS")
     assert await bob_socket.nothing_more(), "joining the all-group must not show others' tasks to bob"
     await staff_socket.close()
